@@ -1,0 +1,31 @@
+# Two commands set up a fresh machine: `make run` (the sample flow) and `make test` (the suite).
+# Both create and use .venv/ in the repository root.
+VENV   := .venv
+PY     := $(VENV)/bin/python
+CURATE := $(VENV)/bin/curate
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: setup run test test-fast clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	# the CPU build of torch first, so nothing pulls a CUDA build
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -e '.[test]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+# The whole flow on the shipped sample, each step's output under out/.
+run: setup
+	$(CURATE) run recipes/sample.yaml -o out/sample
+
+test: setup
+	$(PY) -m pytest -q
+
+test-fast: setup
+	$(PY) -m pytest -q -m "not slow and not ray"
+
+clean:
+	rm -rf out .pytest_cache

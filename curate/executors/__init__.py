@@ -1,0 +1,31 @@
+"""Executors run (phase, unit) jobs on workers and hand back each unit's committed stats as it finishes.
+
+Both keep one :class:`~curate.worker.Worker` per worker process or actor, so models load once per worker,
+and both produce the same bytes: every unit writes its own files, whatever finishes first.
+"""
+
+from __future__ import annotations
+
+from typing import Iterator, Protocol
+
+from curate.readers import WorkUnit
+from curate.recipe import Recipe
+
+
+class Executor(Protocol):
+    def map(self, phase: int, units: list[WorkUnit]) -> Iterator[tuple[WorkUnit, dict]]:
+        """Run ``phase`` on every unit; yield (unit, stats) in completion order."""
+        ...
+
+    def close(self) -> None: ...
+
+
+def make_executor(recipe: Recipe, out: str, kind: str, workers: int, ray_address: str | None) -> Executor:
+    """The executor the recipe (or the command line) asks for."""
+    if kind == "ray":
+        from curate.executors.ray import RayExecutor
+
+        return RayExecutor(recipe, out, workers, ray_address)
+    from curate.executors.local import LocalExecutor
+
+    return LocalExecutor(recipe, out, workers)

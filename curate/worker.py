@@ -1,0 +1,135 @@
+"""One worker: runs one phase of the pipeline on one work unit, reading and writing shards itself.
+
+Executors (local process, process pool, Ray actor) hold one :class:`Worker` each, so stages are set up
+(models loaded) once per worker, and only small statistics travel back to the driver. A unit's work is
+committed by its stats file, written last: a unit without one is redone on resume, and since every
+file is written atomically and deterministically, redoing it gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+from curate.pipeline import Phase, StepStats, concat_rejected, plan_phases, run_phase, summarize_unit
+from curate.readers import ColumnMap, WorkUnit, read_unit
+from curate.recipe import Recipe, build_stages
+from curate.schema import READ_STAGE, text_lengths
+from curate.shards import write_json, write_parquet
+from curate.stage import GlobalState
+
+
+@dataclass(frozen=True)
+class RunPaths:
+    """Where a run keeps its outputs and its in-flight work."""
+
+    out: Path
+
+    @property
+    def work(self) -> Path:
+        return self.out / "_work"
+
+    @property
+    def data(self) -> Path:
+        return self.out / "data"
+
+    @property
+    def rejected(self) -> Path:
+        return self.out / "rejected"
+
+    @property
+    def manifest(self) -> Path:
+        return self.out / "manifest.json"
+
+    @property
+    def run_info(self) -> Path:
+        return self.work / "run.json"
+
+    def phase_dir(self, phase: int) -> Path:
+        return self.work / f"phase-{phase}"
+
+    def staged(self, phase: int, unit: int) -> Path:
+        return self.phase_dir(phase) / "staged" / f"unit-{unit:05d}.parquet"
+
+    def staged_rejected(self, phase: int, unit: int) -> Path:
+        return self.phase_dir(phase) / "rejected" / f"unit-{unit:05d}.parquet"
+
+    def summary(self, phase: int, unit: int) -> Path:
+        return self.phase_dir(phase) / "summary" / f"unit-{unit:05d}.parquet"
+
+    def stats(self, phase: int, unit: int) -> Path:
+        return self.phase_dir(phase) / "stats" / f"unit-{unit:05d}.json"
+
+    def state(self, phase: int) -> Path:
+        return self.phase_dir(phase) / "state.parquet"
+
+    def part(self, folder: Path, unit: int) -> Path:
+        return folder / f"part-{unit:05d}.parquet"
+
+
+class Worker:
+    """Holds the set-up stages of one recipe; runs (phase, unit) jobs."""
+
+    def __init__(self, recipe: Recipe, out: str) -> None:
+        self.recipe = recipe
+        self.paths = RunPaths(Path(out))
+        self.phases: list[Phase] = plan_phases(build_stages(recipe))
+        assert recipe.input is not None, "the runner fills in the input before starting workers"
+        self.columns = ColumnMap(recipe.input.id_column, recipe.input.text_column)
+        self._ready: set[int] = set()
+
+    def _setup(self, phase: Phase) -> None:
+        stages = [s for _, s in phase.steps()] + ([phase.summarize[1]] if phase.summarize else [])
+        for stage in stages:
+            if id(stage) not in self._ready:
+                stage.setup()
+                self._ready.add(id(stage))
+
+    def run(self, phase_index: int, unit: WorkUnit) -> dict:
+        """Do one unit's work for one phase; returns the stats that were committed."""
+        phase = self.phases[phase_index]
+        self._setup(phase)
+        stats: dict[str, StepStats] = {}
+        if phase_index == 0:
+            read = StepStats()
+            table, bad = read_unit(unit, self.columns)
+            read.docs_in, read.kept, read.dropped = table.num_rows + bad.num_rows, table.num_rows, bad.num_rows
+            read.chars_kept = read.chars_in = text_lengths(table)
+            read.reasons.update(r.split(" at ", 1)[0] for r in bad.column("drop_reason").to_pylist())
+            stats[READ_STAGE] = read
+            carried = [bad] if bad.num_rows else []
+        else:
+            table = pq.read_table(self.paths.staged(phase_index - 1, unit.index))
+            carried = []
+        state = GlobalState(str(self.paths.state(phase_index - 1)), unit.index) if phase.apply else None
+        table, dropped = run_phase(phase, table, state, stats)
+        rejected = concat_rejected(carried + dropped)
+        out = self.recipe.output
+        if phase.is_last:
+            earlier = [
+                pq.read_table(p)
+                for k in range(phase_index)
+                if (p := self.paths.staged_rejected(k, unit.index)).exists()
+            ]
+            everything = concat_rejected(earlier + ([rejected] if rejected is not None else []))
+            if out.write_rejected and everything is not None:
+                write_parquet(everything, self.paths.part(self.paths.rejected, unit.index), out.compression, out.compression_level)
+            write_parquet(table, self.paths.part(self.paths.data, unit.index), out.compression, out.compression_level)
+        else:
+            name, stage = phase.summarize  # type: ignore[misc]
+            summary = summarize_unit(stage, table, unit.index)
+            write_parquet(summary, self.paths.summary(phase_index, unit.index), "zstd", 1)
+            write_parquet(table, self.paths.staged(phase_index, unit.index), "zstd", 1)
+            if rejected is not None:
+                write_parquet(rejected, self.paths.staged_rejected(phase_index, unit.index), "zstd", 1)
+        committed = {name: s.to_json() for name, s in stats.items()}
+        write_json({"unit": unit.index, "steps": committed}, self.paths.stats(phase_index, unit.index))
+        return committed
+
+
+def load_stats(path: Path) -> dict[str, StepStats]:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return {name: StepStats.from_json(s) for name, s in data["steps"].items()}

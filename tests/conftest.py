@@ -1,0 +1,75 @@
+"""Shared fixtures: small corpora written as real Parquet / JSONL files, and a recipe writer."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+import zstandard
+
+
+def make_docs(n: int, prefix: str = "d", dup_every: int = 0) -> list[dict]:
+    """n documents with distinct text; every `dup_every`-th repeats an earlier text exactly."""
+    docs = []
+    for i in range(n):
+        text = f"Document {prefix}{i} talks about topic {i % 17} in sentence form. " * (1 + i % 4)
+        if dup_every and i and i % dup_every == 0:
+            text = docs[i // 2]["text"]
+        docs.append({"id": f"{prefix}{i}", "text": text, "url": f"https://example.org/{prefix}/{i}"})
+    return docs
+
+
+def write_jsonl(path: Path, records: list[dict], extra_lines: list[bytes] = ()) -> Path:
+    data = b"".join(json.dumps(r, ensure_ascii=False).encode() + b"\n" for r in records) + b"".join(extra_lines)
+    if path.name.endswith(".gz"):
+        data = gzip.compress(data)
+    elif path.name.endswith(".zst"):
+        data = zstandard.ZstdCompressor().compress(data)
+    path.write_bytes(data)
+    return path
+
+
+def write_parquet(path: Path, records: list[dict], row_group_size: int | None = None) -> Path:
+    pq.write_table(pa.Table.from_pylist(records), path, row_group_size=row_group_size)
+    return path
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    """Three shards (jsonl.gz, jsonl.zst, parquet) with exact duplicates across shards and two bad lines."""
+    root = tmp_path / "corpus"
+    root.mkdir()
+    docs = make_docs(300, dup_every=7)
+    write_jsonl(root / "a.jsonl.gz", docs[:100], [b"{not json\n", b'{"id": "num", "text": 42}\n'])
+    write_jsonl(root / "b.jsonl.zst", docs[100:200])
+    write_parquet(root / "c.parquet", docs[200:], row_group_size=40)
+    return root
+
+
+@pytest.fixture
+def write_recipe(tmp_path: Path):
+    def write(body: str, name: str = "recipe.yaml") -> Path:
+        path = tmp_path / name
+        path.write_text(body, encoding="utf-8")
+        return path
+
+    return write
+
+
+BASIC_RECIPE = """\
+name: basic
+input:
+  paths: ["{input}"]
+  rows_per_unit: 50
+stages:
+  - stage: text_length
+    params: {{min_chars: 70}}
+  - stage: exact_dedup
+  - stage: text_length
+    name: length_cap
+    params: {{max_chars: 200}}
+"""

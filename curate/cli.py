@@ -115,6 +115,10 @@ def build_parser() -> argparse.ArgumentParser:
     ins.add_argument("output", help="a run's output directory")
     ins.add_argument("--samples", type=int, default=3, help="sample rows to show from data/ and rejected/")
     ins.set_defaults(func=_cmd_inspect)
+
+    from curate.mix_cli import register_cli as register_mix
+
+    register_mix(sub)
     return parser
 
 

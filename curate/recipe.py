@@ -27,9 +27,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 import xxhash
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from curate.config import load_yaml, location, validation_error
 from curate.errors import RecipeError
 from curate.registry import get_stage
 from curate.stage import Resources, Stage
@@ -83,79 +83,30 @@ class Recipe(_Strict):
         return xxhash.xxh64_hexdigest(json.dumps(decisive, sort_keys=True))
 
 
-def _line_index(text: str) -> dict[tuple, int]:
-    """Map each YAML path (keys and list indexes) to its 1-based line, for error messages."""
-    lines: dict[tuple, int] = {}
-
-    def walk(node: yaml.Node, path: tuple) -> None:
-        lines[path] = node.start_mark.line + 1
-        if isinstance(node, yaml.MappingNode):
-            for key, value in node.value:
-                walk(value, path + (key.value,))
-                lines[path + (key.value,)] = key.start_mark.line + 1
-        elif isinstance(node, yaml.SequenceNode):
-            for i, item in enumerate(node.value):
-                walk(item, path + (i,))
-
-    root = yaml.compose(text, Loader=yaml.SafeLoader)
-    if root is not None:
-        walk(root, ())
-    return lines
-
-
-def _where(source: str, lines: dict[tuple, int], loc: tuple) -> str:
-    for cut in range(len(loc), -1, -1):
-        if loc[:cut] in lines:
-            return f"{source}:{lines[loc[:cut]]}"
-    return source
-
-
-def _dotted(loc: tuple) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "(top level)"
-
-
-def _errors(exc: ValidationError, source: str, lines: dict[tuple, int], prefix: tuple = ()) -> RecipeError:
-    msgs = []
-    for err in exc.errors():
-        loc = prefix + tuple(err["loc"])
-        got = f" (got {err['input']!r})" if err["type"] not in ("missing",) and "input" in err else ""
-        msgs.append(f"{_where(source, lines, loc)}: {_dotted(loc)}: {err['msg']}{got}")
-    return RecipeError("\n".join(msgs))
-
-
 def parse_recipe(text: str, source: str = "<recipe>") -> Recipe:
     """Parse and completely validate a recipe, stages and their parameters included."""
-    try:
-        data = yaml.safe_load(text)
-        lines = _line_index(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{source}:{mark.line + 1}" if mark is not None else source
-        raise RecipeError(f"{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from exc
+    data, lines = load_yaml(text, source)
     if not isinstance(data, dict):
         raise RecipeError(f"{source}: a recipe is a YAML mapping with at least `name` and `stages`")
     try:
         recipe = Recipe.model_validate(data)
     except ValidationError as exc:
-        raise _errors(exc, source, lines) from None
+        raise validation_error(exc, source, lines) from None
     seen: set[str] = set()
     for i, spec in enumerate(recipe.stages):
         try:
             cls = get_stage(spec.stage)
         except RecipeError as exc:
-            raise RecipeError(f"{_where(source, lines, ('stages', i, 'stage'))}: stages[{i}].stage: {exc}") from None
+            raise RecipeError(f"{location(source, lines, ('stages', i, 'stage'))}: stages[{i}].stage: {exc}") from None
         for key, model in (("params", cls.Params), ("resources", Resources)):
             try:
                 model.model_validate(getattr(spec, key) if key == "params" else _resources(cls, spec))
             except ValidationError as exc:
-                raise _errors(exc, source, lines, ("stages", i, key)) from None
+                raise validation_error(exc, source, lines, ("stages", i, key)) from None
         step = spec.name or spec.stage
         if step in seen:
             raise RecipeError(
-                f"{_where(source, lines, ('stages', i))}: stages[{i}]: a step named {step!r} comes twice; "
+                f"{location(source, lines, ('stages', i))}: stages[{i}]: a step named {step!r} comes twice; "
                 "give one of them a distinct `name:`"
             )
         seen.add(step)

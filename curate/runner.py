@@ -159,9 +159,12 @@ def run_recipe(
 
 def _manifest(recipe, recipe_file, fingerprint, files, units, phases, paths, reduce_seconds, kind, workers, started) -> dict:
     merged: dict[str, StepStats] = {}
+    peak_rss = 0.0
     for phase in phases:
         for unit in units:
-            for name, stats in load_stats(paths.stats(phase.index, unit.index)).items():
+            steps_of_unit, unit_peak = load_stats(paths.stats(phase.index, unit.index))
+            peak_rss = max(peak_rss, unit_peak)
+            for name, stats in steps_of_unit.items():
                 merged.setdefault(name, StepStats()).add(stats)
     order = [READ_STAGE] + [n for p in phases for n, _ in p.steps()]
     steps = []
@@ -178,7 +181,7 @@ def _manifest(recipe, recipe_file, fingerprint, files, units, phases, paths, red
         "recipe_file": recipe_file,
         "fingerprint": fingerprint,
         "versions": _versions(),
-        "executor": {"kind": kind, "workers": workers},
+        "executor": {"kind": kind, "workers": workers, "worker_peak_rss_mb": peak_rss},
         "inputs": files,
         "units": len(units),
         "stages": steps,

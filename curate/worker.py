@@ -9,6 +9,7 @@ file is written atomically and deterministically, redoing it gives the same byte
 from __future__ import annotations
 
 import json
+import resource
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -126,10 +127,13 @@ class Worker:
             if rejected is not None:
                 write_parquet(rejected, self.paths.staged_rejected(phase_index, unit.index), "zstd", 1)
         committed = {name: s.to_json() for name, s in stats.items()}
-        write_json({"unit": unit.index, "steps": committed}, self.paths.stats(phase_index, unit.index))
+        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
+        record = {"unit": unit.index, "steps": committed, "worker_peak_rss_mb": round(peak_mb, 1)}
+        write_json(record, self.paths.stats(phase_index, unit.index))
         return committed
 
 
-def load_stats(path: Path) -> dict[str, StepStats]:
+def load_stats(path: Path) -> tuple[dict[str, StepStats], float]:
+    """A committed unit's per-step stats and the peak RSS (MiB) of the worker that ran it."""
     data = json.loads(path.read_text(encoding="utf-8"))
-    return {name: StepStats.from_json(s) for name, s in data["steps"].items()}
+    return {name: StepStats.from_json(s) for name, s in data["steps"].items()}, data.get("worker_peak_rss_mb", 0.0)

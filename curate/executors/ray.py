@@ -54,6 +54,7 @@ class RayExecutor:
                 )
         self._actor_cls = ray.remote(max_restarts=3, max_task_retries=3)(_UnitActor)
         self._worker = Worker(recipe, out)  # for the phases' declared resources only
+        self._pools: dict[str, list] = {}
 
     def _options(self, phase: int) -> dict:
         stages = [s for _, s in self._worker.phases[phase].steps()]
@@ -74,24 +75,30 @@ class RayExecutor:
         caps = [s.resources.concurrency for _, s in self._worker.phases[phase].steps() if s.resources.concurrency]
         return max(1, min([self.workers, units] + caps))
 
+    def _actors(self, phase: int, units: int) -> list:
+        """Actors for a phase; phases with the same resource needs share them (models stay loaded)."""
+        opts = self._options(phase)
+        key = repr(sorted(opts.items()))
+        pool = self._pools.setdefault(key, [])
+        while len(pool) < self._pool_size(phase, units):
+            pool.append(self._actor_cls.options(**opts).remote(self.recipe, self.out))
+        return pool[: self._pool_size(phase, units)]
+
     def map(self, phase: int, units: list[WorkUnit]) -> Iterator[tuple[WorkUnit, dict]]:
-        import ray
         from ray.util import ActorPool
 
         if not units:
             return
-        actors = [self._actor_cls.options(**self._options(phase)).remote(self.recipe, self.out) for _ in range(self._pool_size(phase, len(units)))]
-        try:
-            pool = ActorPool(actors)
-            by_index = {u.index: u for u in units}
-            for index, stats in pool.map_unordered(lambda a, u: a.run.remote(phase, u), units):
-                yield by_index[index], stats
-        finally:
-            for actor in actors:
-                ray.kill(actor)
+        by_index = {u.index: u for u in units}
+        pool = ActorPool(self._actors(phase, len(units)))
+        for index, stats in pool.map_unordered(lambda a, u: a.run.remote(phase, u), units):
+            yield by_index[index], stats
 
     def close(self) -> None:
         import ray
 
+        for actor in (a for pool in self._pools.values() for a in pool):
+            ray.kill(actor)
+        self._pools.clear()
         if self._owns_ray:
             ray.shutdown()

@@ -288,6 +288,21 @@ def _text_problems(text: pa.ChunkedArray) -> tuple[pa.Array, pa.Array]:
     return arr, reasons
 
 
+def _repeated_ids(ids: pa.Array | pa.ChunkedArray, reason: pa.Array, where: list[str]) -> pa.Array:
+    """A reason for each usable record whose id an earlier usable record of this unit already has."""
+    import polars as pl
+
+    usable = pl.Series(pc.is_null(reason).to_numpy(zero_copy_only=False))
+    frame = pl.DataFrame({"id": pl.Series(pa.chunked_array([ids]) if isinstance(ids, pa.Array) else ids), "ok": usable})
+    frame = frame.with_row_index("row")
+    first = frame.filter(pl.col("ok")).group_by("id", maintain_order=True).agg(pl.col("row").first().alias("first"))
+    repeats = frame.join(first, on="id", how="left").filter(pl.col("ok") & (pl.col("row") != pl.col("first")))
+    out: list[str | None] = [None] * len(ids)
+    for row, first_row in repeats.select("row", "first").iter_rows():
+        out[row] = f"duplicate id (first is {where[first_row].rsplit(':', 1)[1]})"
+    return pa.array(out, pa.string())
+
+
 def _normalise(
     table: pa.Table, unit: WorkUnit, columns: ColumnMap, where: list[str], raw_text: list[str | None] | None
 ) -> tuple[pa.Table, pa.Table]:
@@ -307,6 +322,7 @@ def _normalise(
         given = table.column(columns.id_column)
         given = given.cast(pa.string()) if not pa.types.is_string(given.type) else given
         ids = pc.coalesce(given, ids)
+    reason = pc.coalesce(reason, _repeated_ids(ids, reason, where))
     rest = [c for c in table.column_names if c not in (columns.id_column, columns.text_column, ID, TEXT)]
     docs = pa.table([ids, text] + [table.column(c) for c in rest], names=[ID, TEXT] + rest)
 

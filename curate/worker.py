@@ -99,7 +99,8 @@ class Worker:
             table, bad = read_unit(unit, self.columns)
             read.docs_in, read.kept, read.dropped = table.num_rows + bad.num_rows, table.num_rows, bad.num_rows
             read.chars_kept = read.chars_in = text_lengths(table)
-            read.reasons.update(r.split(" at ", 1)[0] for r in bad.column("drop_reason").to_pylist())
+            # counted by kind ("read:bad JSON"); the rows in rejected/ keep the full reason with file and line
+            read.reasons.update(r.split(" at ", 1)[0].split(" (", 1)[0] for r in bad.column("drop_reason").to_pylist())
             stats[READ_STAGE] = read
             carried = [bad] if bad.num_rows else []
         else:

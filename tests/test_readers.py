@@ -149,3 +149,12 @@ def test_limit_reads_the_first_n_documents(corpus: Path) -> None:
     units = plan_units(find_inputs([str(corpus)]), COLS, limit=130)
     total = sum(sum(t.num_rows for t in read_unit(u, COLS)) for u in units)
     assert total == 130
+
+
+def test_a_repeated_id_in_a_file_is_rejected_naming_the_first(tmp_path: Path) -> None:
+    docs = [{"id": "a", "text": "one"}, {"id": "b", "text": "two"}, {"id": "a", "text": "three"}]
+    path = write_jsonl(tmp_path / "dup.jsonl", docs)
+    table, bad = read_all([str(path)])
+    assert table.column("id").to_pylist() == ["a", "b"]
+    assert bad.column("drop_reason").to_pylist() == [f"read:duplicate id (first is line 1) at {path}:line 3"]
+    assert bad.column("text").to_pylist() == ["three"]

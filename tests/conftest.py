@@ -73,3 +73,22 @@ stages:
     name: length_cap
     params: {{max_chars: 200}}
 """
+
+
+SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
+
+
+def sample_copies(root: Path, copies: int, shards_per_copy: int = 3) -> int:
+    """Write `copies` copies of the shipped sample as Parquet shards with unique ids; returns the doc count."""
+    from curate.readers import ColumnMap, find_inputs, plan_units, read_unit
+
+    units = plan_units(find_inputs([str(SAMPLE)]), ColumnMap())
+    sample = pa.concat_tables([read_unit(u, ColumnMap())[0] for u in units], promote_options="permissive")
+    step = -(-sample.num_rows // shards_per_copy)
+    root.mkdir(parents=True, exist_ok=True)
+    for c in range(copies):
+        ids = pa.array([f"c{c}-{i}" for i in sample.column("id").to_pylist()])
+        copy = sample.set_column(0, "id", ids)
+        for s in range(shards_per_copy):
+            pq.write_table(copy.slice(s * step, step), root / f"copy{c:03d}-{s}.parquet")
+    return sample.num_rows * copies

@@ -1,0 +1,233 @@
+"""MinHash near-duplicate detection as vectorised building blocks (no stage here: see ``minhash_dedup``).
+
+The steps, each a function that works on whole batches with numpy / pyarrow:
+
+1. :func:`word_tokens` / :func:`char_tokens` — normalise (lower case, digits to ``0``, punctuation and
+   symbols to spaces) and split into words, or, for languages written without spaces (zh / ja / ko), into
+   characters.
+2. :func:`token_hashes` and :func:`shingle_hashes` — xxhash each *distinct* token of the batch once, then
+   combine ``n`` consecutive token hashes into a shingle hash with 64-bit polynomial arithmetic.
+3. :func:`signatures` — MinHash with universal hashing ``(a·x + b) mod 2**32`` (odd ``a``: a permutation
+   of the 32-bit space), min-reduced per document with ``np.minimum.reduceat``.
+4. :func:`band_hashes` — one 64-bit key per LSH band; documents that share a key in some band are
+   candidates.
+5. :func:`bucket_pairs` — candidate pairs from one band's (key, doc) rows sorted by key.
+6. :func:`signature_similarity` — the estimated Jaccard of each pair, to verify before union.
+7. :func:`components` — connected components by min-label propagation with pointer jumping, the same
+   algorithm that runs distributed (see docs/dedup.md); the label of a document is the smallest node of
+   its component, so "first in input order" falls out when nodes are ordered by input position.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import xxhash
+
+#: Scripts written without spaces between words: each character is a token.
+CJK = r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}]"
+
+_MAX32 = np.uint32(0xFFFFFFFF)
+_MUL = np.uint64(0x9E3779B97F4A7C15)  # odd 64-bit constant (golden ratio): polynomial base for shingles
+_MIX1 = np.uint64(0xBF58476D1CE4E5B9)  # splitmix64 finaliser constants
+_MIX2 = np.uint64(0x94D049BB133111EB)
+
+
+def normalised(text: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    """Lower case, every digit ``0``, runs of punctuation and symbols one space."""
+    out = pc.utf8_lower(text)
+    out = pc.replace_substring_regex(out, r"\d", "0")
+    return pc.replace_substring_regex(out, r"[\p{P}\p{S}]+", " ")
+
+
+def cjk_share(text: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """Fraction of characters that are CJK, per document (0 for empty text)."""
+    cjk = pc.count_substring_regex(text, CJK).to_numpy(zero_copy_only=False).astype(np.float64)
+    total = pc.utf8_length(text).to_numpy(zero_copy_only=False).astype(np.float64)
+    return np.divide(cjk, total, out=np.zeros_like(cjk), where=total > 0)
+
+
+def _offsets(lengths: np.ndarray) -> np.ndarray:
+    return np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+
+
+def word_tokens(text: pa.Array | pa.ChunkedArray) -> tuple[pa.Array, np.ndarray]:
+    """Words of every normalised document, flattened, and the ``len(text) + 1`` offsets that cut them."""
+    if isinstance(text, pa.ChunkedArray):
+        text = text.combine_chunks()
+    lists = pc.utf8_split_whitespace(pc.utf8_trim_whitespace(normalised(text.fill_null(""))))
+    offsets = lists.offsets.to_numpy()
+    values = lists.flatten()
+    filled = pc.greater(pc.utf8_length(values), 0).to_numpy(zero_copy_only=False)  # "" splits into [""]
+    if filled.all():
+        return values, (offsets - offsets[0]).astype(np.int64)
+    doc = np.repeat(np.arange(len(text)), np.diff(offsets))
+    return values.filter(pa.array(filled)), _offsets(np.bincount(doc[filled], minlength=len(text)))
+
+
+def char_tokens(text: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
+    """Code points of every normalised document without whitespace (uint32), flattened, and offsets."""
+    squeezed = pc.replace_substring_regex(normalised(text.fill_null("")), r"\s+", "")
+    lengths = pc.utf8_length(squeezed).to_numpy(zero_copy_only=False)
+    joined = "".join(squeezed.to_pylist())  # one encode for the whole batch
+    return np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32), _offsets(lengths)
+
+
+def token_hashes(values: pa.Array | np.ndarray, seed: int) -> np.ndarray:
+    """xxhash64 of every token (strings, or code points), hashing each distinct token of the batch once."""
+    if len(values) == 0:
+        return np.empty(0, dtype=np.uint64)
+    # per-row Python path over the batch vocabulary only (xxhash has no Arrow kernel)
+    if isinstance(values, np.ndarray):
+        seen = np.zeros(0x110000, dtype=bool)  # every Unicode code point: a table beats sorting
+        seen[values] = True
+        vocab = np.flatnonzero(seen)
+        index = (np.cumsum(seen) - 1)[values]
+        words = [chr(c) for c in vocab.tolist()]
+    else:
+        encoded = pc.dictionary_encode(values)
+        words, index = encoded.dictionary.to_pylist(), encoded.indices.to_numpy(zero_copy_only=False)
+    hashed = np.fromiter((xxhash.xxh64_intdigest(w, seed) for w in words), dtype=np.uint64, count=len(words))
+    return hashed[index]
+
+
+def shingle_hashes(token_hash: np.ndarray, offsets: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """32-bit hashes of every shingle (``n`` consecutive tokens of a document) and their offsets per doc.
+
+    A document shorter than ``n`` tokens is one shingle (all its tokens); an empty one has none.
+    """
+    lengths = np.diff(offsets)
+    total = len(token_hash)
+    padded = np.concatenate([token_hash, np.zeros(n, dtype=np.uint64)])
+    ends = np.repeat(offsets[1:], lengths)
+    pos = np.arange(total, dtype=np.int64)
+    valid = pos + n <= ends
+    short = np.flatnonzero((lengths > 0) & (lengths < n))
+    valid[offsets[short]] = True
+    with np.errstate(over="ignore"):
+        h = padded[:total].copy()
+        for j in range(1, n):
+            h *= _MUL
+            h += padded[j : j + total]
+        if len(short):  # fold only the tokens a short document has
+            starts, count = offsets[short], lengths[short]
+            g = padded[starts].copy()
+            for j in range(1, n):
+                g = np.where(j < count, g * _MUL + padded[starts + j], g)
+            h[starts] = g
+        h ^= h >> np.uint64(31)
+        h *= _MIX1
+        h ^= h >> np.uint64(29)
+        h *= _MIX2
+        h ^= h >> np.uint64(32)
+    counts = np.maximum(lengths - n + 1, (lengths > 0).astype(np.int64))
+    return (h[valid] >> np.uint64(32)).astype(np.uint32), _offsets(counts)
+
+
+def permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``(a, b)`` of ``num_perm`` universal hash functions ``a·x + b mod 2**32``, ``a`` odd."""
+    rng = np.random.Generator(np.random.PCG64(seed))
+    a = rng.integers(1, 2**32, num_perm, dtype=np.uint64).astype(np.uint32) | np.uint32(1)
+    b = rng.integers(0, 2**32, num_perm, dtype=np.uint64).astype(np.uint32)
+    return a, b
+
+
+def signatures(
+    shingles: np.ndarray, offsets: np.ndarray, a: np.ndarray, b: np.ndarray, chunk: int = 8192
+) -> np.ndarray:
+    """MinHash signatures ``[docs, num_perm]`` (uint32); a document without shingles is all ``2**32-1``.
+
+    Shingles are processed ``chunk`` at a time so memory stays at ``chunk × num_perm × 4`` bytes whatever
+    the batch holds; a document cut by a chunk boundary is min-merged across chunks.
+    """
+    docs = len(offsets) - 1
+    sig = np.full((len(a), docs), _MAX32, dtype=np.uint32)  # permutation-major: reduceat runs along rows
+    doc_of = np.repeat(np.arange(docs), np.diff(offsets))
+    buf = np.empty((len(a), chunk), dtype=np.uint32)
+    for start in range(0, len(shingles), chunk):
+        x = shingles[start : start + chunk]
+        part = buf[:, : len(x)]
+        np.multiply(a[:, None], x[None, :], out=part)
+        part += b[:, None]
+        d = doc_of[start : start + len(x)]
+        cuts = np.concatenate([[0], np.flatnonzero(d[1:] != d[:-1]) + 1])
+        owners = d[cuts]
+        sig[:, owners] = np.minimum(sig[:, owners], np.minimum.reduceat(part, cuts, axis=1))
+    return np.ascontiguousarray(sig.T)
+
+
+def band_hashes(sig: np.ndarray, bands: int, rows: int) -> np.ndarray:
+    """``[docs, bands]`` uint64 keys: a hash of the ``rows`` signature values of each band."""
+    out = np.empty((sig.shape[0], bands), dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for k in range(bands):
+            h = np.full(sig.shape[0], np.uint64(k) * _MIX2 + np.uint64(1), dtype=np.uint64)
+            for v in sig[:, k * rows : (k + 1) * rows].T:
+                h = (h ^ v.astype(np.uint64)) * _MUL
+                h ^= h >> np.uint64(32)
+            out[:, k] = h
+    return out
+
+
+@lru_cache(maxsize=64)
+def lsh_shape(threshold: float, num_perm: int, fp_weight: float, fn_weight: float) -> tuple[int, int]:
+    """(bands, rows) minimising the weighted false positive + false negative areas (datasketch's search)."""
+    from datasketch.lsh import _optimal_param
+
+    bands, rows = _optimal_param(threshold, num_perm, fp_weight, fn_weight)
+    return int(bands), int(rows)
+
+
+def bucket_pairs(keys: np.ndarray, nodes: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
+    """Candidate pairs ``(earlier, later)`` among rows sorted by (key, node) that share a key.
+
+    Each node is paired with the next ``window`` nodes of its bucket, so a bucket of up to ``window + 1``
+    documents yields all its pairs and a huge bucket (boilerplate) costs ``O(size × window)``, not
+    ``O(size²)``.
+    """
+    src, dst = [], []
+    for d in range(1, window + 1):
+        same = keys[:-d] == keys[d:]
+        if not same.any():
+            break
+        src.append(nodes[:-d][same])
+        dst.append(nodes[d:][same])
+    if not src:
+        return np.empty(0, nodes.dtype), np.empty(0, nodes.dtype)
+    return np.concatenate(src), np.concatenate(dst)
+
+
+def signature_similarity(sig: np.ndarray, src: np.ndarray, dst: np.ndarray, chunk: int = 65536) -> np.ndarray:
+    """Estimated Jaccard of each pair of rows of ``sig``: the share of equal MinHash values."""
+    out = np.empty(len(src), dtype=np.float64)
+    for s in range(0, len(src), chunk):
+        out[s : s + chunk] = (sig[src[s : s + chunk]] == sig[dst[s : s + chunk]]).mean(axis=1)
+    return out
+
+
+def components(n: int, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """Component label of each node ``0..n-1``: the smallest node of its connected component.
+
+    Min-label propagation: every edge pulls both ends to the smaller label, then pointer jumping
+    (``label = label[label]``) shortcuts chains; repeats until no label moves. Each round is two scatters
+    and a gather, which is what a distributed run does per round across hash partitions.
+    """
+    label = np.arange(n, dtype=np.int64)
+    if len(src) == 0:
+        return label
+    while True:
+        low = np.minimum(label[src], label[dst])
+        before = label.copy()
+        np.minimum.at(label, src, low)
+        np.minimum.at(label, dst, low)
+        np.minimum.at(label, before, label)  # a root that lost its label passes it on
+        while True:
+            jumped = label[label]
+            if np.array_equal(jumped, label):
+                break
+            label = jumped
+        if np.array_equal(label, before):
+            return label

@@ -1,0 +1,138 @@
+"""``minhash_dedup`` end to end on generated near-duplicates of known Jaccard."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from pydantic import ValidationError
+
+from curate.pipeline import reduce_step, run_in_memory, summarize_unit
+from curate.stages.minhash_dedup import MinhashDedup, MinhashDedupParams
+
+from minhash_fixtures import near_duplicate_corpus, precision_recall
+
+
+@pytest.fixture(scope="module")
+def corpus():
+    return near_duplicate_corpus(clusters=240, seed=5)
+
+
+def _units(table: pa.Table, rows: int) -> list[pa.Table]:
+    return [table.slice(i, rows) for i in range(0, table.num_rows, rows)]
+
+
+def _run(table: pa.Table, unit_rows: int = 150, **params) -> tuple[pa.Table, pa.Table]:
+    kept, rejected = run_in_memory([("minhash_dedup", MinhashDedup(MinhashDedupParams(**params)))], _units(table, unit_rows))
+    return kept, rejected
+
+
+def _removed(table: pa.Table, rejected: pa.Table | None) -> np.ndarray:
+    dropped = set(rejected.column("id").to_pylist()) if rejected is not None else set()
+    return np.array([i in dropped for i in table.column("id").to_pylist()])
+
+
+def test_generator_knows_its_jaccard(corpus) -> None:
+    truth = corpus.truth_removed()
+    assert truth.sum() > 80 and corpus.near_miss.sum() > 10
+    assert set(corpus.table.column("lang").to_pylist()) == {"en", "fr", "de", "zh"}
+    assert corpus.jaccard[~corpus.near_miss].min() >= 0.87
+    assert corpus.jaccard[corpus.near_miss].max() <= 0.6
+
+
+def test_precision_recall_and_no_cluster_wiped_out(corpus) -> None:
+    kept, rejected = _run(corpus.table)
+    removed = _removed(corpus.table, rejected)
+    precision, recall = precision_recall(removed, corpus.truth_removed())
+    assert precision >= 0.97 and recall >= 0.97
+    kept_per_cluster = np.bincount(corpus.cluster[~removed], minlength=corpus.cluster.max() + 1)
+    present = np.bincount(corpus.cluster, minlength=corpus.cluster.max() + 1) > 0
+    assert (kept_per_cluster[present] >= 1).all()
+    assert (kept_per_cluster[present] == 1).mean() >= 0.97
+    assert kept.num_rows + rejected.num_rows == corpus.table.num_rows
+
+
+def test_keeps_first_in_input_order_and_names_it(corpus) -> None:
+    kept, rejected = _run(corpus.table)
+    ids = corpus.table.column("id").to_pylist()
+    first = {}
+    for i, c in zip(ids, corpus.cluster):
+        first.setdefault(c, i)
+    cluster_of = dict(zip(ids, corpus.cluster))
+    reasons = dict(zip(rejected.column("id").to_pylist(), rejected.column("drop_reason").to_pylist()))
+    right = [r == f"minhash_dedup:dup_of={first[cluster_of[i]]}" for i, r in reasons.items()]
+    assert np.mean(right) >= 0.97
+    rows = kept.to_pylist()
+    sizes = {}
+    for r in rows:
+        assert r["dup_cluster"] in cluster_of
+        sizes.setdefault(r["dup_cluster"], r["dup_cluster_size"])
+    drops_per_rep = {}
+    for reason in reasons.values():
+        rep = reason.split("=", 1)[1]
+        drops_per_rep[rep] = drops_per_rep.get(rep, 0) + 1
+    for rep, n in drops_per_rep.items():
+        assert sizes[rep] == n + 1
+    singles = [r for r in rows if r["dup_cluster_size"] == 1]
+    assert all(r["dup_cluster"] == r["id"] for r in singles)
+
+
+def test_same_output_whatever_the_unit_split(corpus) -> None:
+    kept_a, rej_a = _run(corpus.table, unit_rows=97)
+    kept_b, rej_b = _run(corpus.table, unit_rows=400)
+    assert kept_a.column("id").equals(kept_b.column("id"))
+    assert kept_a.column("dup_cluster").equals(kept_b.column("dup_cluster"))
+    assert rej_a.column("drop_reason").equals(rej_b.column("drop_reason"))
+
+
+def test_chinese_detected_without_lang_column(corpus) -> None:
+    zh = corpus.table.filter(pa.compute.equal(corpus.table.column("lang"), "zh"))
+    mask = np.asarray(corpus.table.column("lang").to_pylist()) == "zh"
+    truth = near_duplicate_corpus(clusters=240, seed=5).cluster[mask]
+    _, rejected = _run(zh.drop_columns(["lang"]))
+    removed = _removed(zh, rejected)
+    _, first = np.unique(truth, return_index=True)
+    expected = np.ones(len(truth), dtype=bool)
+    expected[first] = False
+    precision, recall = precision_recall(removed, expected)
+    assert precision >= 0.97 and recall >= 0.97
+    # forced word shingles see a Chinese document as a few long "words": far fewer matches
+    _, as_words = _run(zh.drop_columns(["lang"]), tokenize="words")
+    assert _removed(zh, as_words).sum() < removed.sum()
+
+
+def test_verification_stops_weak_matches(corpus) -> None:
+    loose = dict(bands=32, rows=2, num_perm=64)  # LSH alone would call Jaccard ~0.3 pairs candidates
+    _, unverified = _run(corpus.table, verify=False, **loose)
+    _, verified = _run(corpus.table, verify=True, **loose)
+    truth = corpus.truth_removed()
+    p_unverified, _ = precision_recall(_removed(corpus.table, unverified), truth)
+    p_verified, r_verified = precision_recall(_removed(corpus.table, verified), truth)
+    assert p_unverified < 0.9 <= p_verified
+    assert r_verified >= 0.95
+
+
+def test_summaries_on_disk_reduce_like_in_memory(tmp_path, corpus) -> None:
+    """Resumability: per-unit signature files are all the reduce needs, whoever wrote them, whenever."""
+    stage = MinhashDedup()
+    units = _units(corpus.table, 200)
+    summaries = [summarize_unit(stage, u, i) for i, u in enumerate(units)]
+    paths = []
+    for i, s in enumerate(summaries):
+        pq.write_table(s, tmp_path / f"{i:05d}.parquet")
+        paths.append(str(tmp_path / f"{i:05d}.parquet"))
+    again = MinhashDedup()  # a fresh process after a restart: same seed, same functions
+    resumed = summarize_unit(again, units[1], 1)
+    assert resumed.equals(summaries[1])
+    from_disk = reduce_step(stage, paths)
+    in_memory = stage.reduce(pl.from_arrow(pa.concat_tables(summaries)).lazy())
+    assert from_disk.equals(in_memory) and from_disk.num_rows > 0
+
+
+def test_bad_band_shape_is_refused() -> None:
+    with pytest.raises(ValidationError, match="exceeds num_perm"):
+        MinhashDedupParams(bands=20, rows=10, num_perm=128)
+    with pytest.raises(ValidationError, match="set both"):
+        MinhashDedupParams(bands=20)

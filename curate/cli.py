@@ -117,8 +117,10 @@ def build_parser() -> argparse.ArgumentParser:
     ins.set_defaults(func=_cmd_inspect)
 
     from curate.mix_cli import register_cli as register_mix
+    from curate.train_classifier import register_cli as register_train_classifier
 
     register_mix(sub)
+    register_train_classifier(sub)
     return parser
 
 

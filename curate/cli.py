@@ -36,8 +36,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if not args.quiet:
         t = manifest["totals"]
         print(
-            f"{out}: {t['docs_kept']:,} of {t['docs_in']:,} documents kept "
-            f"({t['docs_dropped']:,} in rejected/), {t['seconds']:.1f}s — see {out}/manifest.json"
+            f"{out}: {t['docs_kept']:,} documents kept, {t['docs_rejected']:,} in rejected/ "
+            f"(from {t['docs_in']:,} read), {t['seconds']:.1f}s — see {out}/manifest.json"
         )
     return 0
 

@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from curate.schema import DROP_REASON, DROP_STAGE, ID, ROW, UNIT, reasons_array, text_lengths
-from curate.stage import GlobalStage, GlobalState, MapStage, Stage
+from curate.stage import ExpandStage, GlobalStage, GlobalState, MapStage, Stage
 
 Step = tuple[str, Stage]
 
@@ -35,15 +35,20 @@ class StepStats:
     chars_in: int = 0
     chars_kept: int = 0
     seconds: float = 0.0
+    outputs: int | None = None  # expand steps only: new documents made (kept + dropped)
     reasons: Counter = field(default_factory=Counter)
 
     def add(self, other: "StepStats") -> None:
+        if other.outputs is not None:
+            self.outputs = (self.outputs or 0) + other.outputs
         for name in ("docs_in", "kept", "dropped", "chars_in", "chars_kept", "seconds"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.reasons.update(other.reasons)
 
     def to_json(self) -> dict:
+        extra = {"outputs": self.outputs} if self.outputs is not None else {}
         return {
+            **extra,
             "docs_in": self.docs_in,
             "kept": self.kept,
             "dropped": self.dropped,
@@ -100,7 +105,11 @@ def _split(table: pa.Table, keep: np.ndarray, reasons: object, step: str, stage:
     return table.filter(mask), dropped.append_column(DROP_REASON, why)
 
 
-def _checked(step: str, before: pa.Table, after: pa.Table) -> None:
+def _checked(step: str, stage: Stage, before: pa.Table, after: pa.Table) -> None:
+    if isinstance(stage, ExpandStage):
+        if after.column(ID).null_count:
+            raise RuntimeError(f"step {step!r} made documents without an id")
+        return
     if after.num_rows != before.num_rows:
         raise RuntimeError(f"step {step!r} returned {after.num_rows} rows for a batch of {before.num_rows}")
     if not after.column(ID).equals(before.column(ID)):
@@ -114,10 +123,12 @@ def run_map_step(step: str, stage: MapStage, table: pa.Table, stats: StepStats) 
     stats.chars_in += text_lengths(table)
     kept_parts, dropped_parts = [], []
     size = stage.resources.batch_size
-    for offset in range(0, table.num_rows, size):
+    # an expand stage sees even an empty unit, so its (different) output schema is known
+    rows = max(table.num_rows, 1) if isinstance(stage, ExpandStage) else table.num_rows
+    for offset in range(0, rows, size):
         batch = table.slice(offset, size)
         verdict = stage.process(batch)
-        _checked(step, batch, verdict.table)
+        _checked(step, stage, batch, verdict.table)
         if verdict.keep is None:
             kept_parts.append(verdict.table)
             continue
@@ -128,6 +139,8 @@ def run_map_step(step: str, stage: MapStage, table: pa.Table, stats: StepStats) 
         stats.reasons.update(dropped.column(DROP_REASON).to_pylist())
     kept = _concat(kept_parts) if kept_parts else _empty_like(stage, table)
     dropped = _concat(dropped_parts) if dropped_parts else None
+    if isinstance(stage, ExpandStage):
+        stats.outputs = (stats.outputs or 0) + kept.num_rows + (dropped.num_rows if dropped is not None else 0)
     stats.kept += kept.num_rows
     stats.dropped += dropped.num_rows if dropped is not None else 0
     stats.chars_kept += text_lengths(kept)
@@ -152,7 +165,7 @@ def run_global_apply(
     stats.docs_in += table.num_rows
     stats.chars_in += text_lengths(table)
     verdict = stage.apply(table, state)
-    _checked(step, table, verdict.table)
+    _checked(step, stage, table, verdict.table)
     dropped = None
     kept = verdict.table
     if verdict.keep is not None:

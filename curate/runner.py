@@ -188,7 +188,7 @@ def _manifest(recipe, recipe_file, fingerprint, files, units, phases, paths, red
         "totals": {
             "docs_in": read.docs_in,
             "docs_kept": last["kept"],
-            "docs_dropped": read.docs_in - last["kept"],
+            "docs_rejected": sum(s["dropped"] for s in steps),
             "chars_in": read.chars_in,
             "chars_kept": last["chars_kept"],
             "seconds": round(time.time() - started, 3),

@@ -125,6 +125,18 @@ class TransformStage(MapStage):
         return Verdict(self.transform(batch))
 
 
+class ExpandStage(MapStage):
+    """A map stage that turns each input row into zero or more new documents (synthesis outputs, chunks).
+
+    :meth:`process` returns a :class:`Verdict` whose ``table`` holds the *new* rows, each with its own
+    unique ``id`` (a stable hash of the source id and what made it), and whose ``keep``/``reasons`` judge
+    those new rows. The inputs are consumed: the step's manifest entry counts inputs in ``docs_in`` and
+    outputs in ``outputs`` (= ``kept`` + ``dropped``), and rejected outputs go to ``rejected/`` like any drop.
+    """
+
+    expands: ClassVar[bool] = True
+
+
 class GlobalStage(Stage):
     """A stage that must see the whole run before deciding.
 

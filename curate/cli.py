@@ -118,10 +118,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     from curate.mix_cli import register_cli as register_mix
     from curate.proxy.cli import register_cli as register_proxy
+    from curate.publish import register_cli as register_publish
+    from curate.report import register_cli as register_report
     from curate.train_classifier import register_cli as register_train_classifier
 
     register_mix(sub)
     register_proxy(sub)
+    register_report(sub)
+    register_publish(sub)
     register_train_classifier(sub)
     return parser
 

@@ -71,6 +71,7 @@ class Recipe(_Strict):
     name: str = Field(description="Short name of the recipe.")
     description: str = Field("", description="What this recipe is for.")
     seed: int = Field(0, description="Seed handed to every stage that samples.")
+    license: str | None = Field(None, description="License id of the data, for published dataset cards (e.g. odc-by).")
     input: InputSpec | None = Field(None, description="What to read (or give --input on the command line).")
     output: OutputSpec = Field(default_factory=OutputSpec)
     executor: ExecutorSpec = Field(default_factory=ExecutorSpec)

@@ -15,59 +15,20 @@ Real training runs should point ``tokenizer.path`` of the mixture at their model
 from __future__ import annotations
 
 import argparse
-import gzip
-import io
-import json
 from collections.abc import Iterator
 from pathlib import Path
 
-import pyarrow.parquet as pq
-import zstandard
-from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+from curate.proxy.tokenizer import train_tokenizer
+from curate.readers import ColumnMap, find_inputs, plan_units, read_unit
 
 HERE = Path(__file__).resolve().parent
-SPECIAL_TOKENS = ["<|endoftext|>", "<|pad|>"]
-
-
-def _jsonl_lines(path: Path) -> Iterator[str]:
-    raw = path.read_bytes()
-    if path.name.endswith(".gz"):
-        raw = gzip.decompress(raw)
-    elif path.name.endswith((".zst", ".zstd")):
-        raw = zstandard.ZstdDecompressor().stream_reader(io.BytesIO(raw)).read()
-    for line in raw.decode("utf-8", errors="replace").splitlines():
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError:
-            continue  # the sample has deliberately broken lines
-        if isinstance(record, dict) and isinstance(record.get("text"), str):
-            yield record["text"]
 
 
 def sample_texts(folder: Path) -> Iterator[str]:
-    """The ``text`` of every document in ``folder`` (JSONL plain/.gz/.zst and Parquet), in file order."""
-    for path in sorted(folder.iterdir()):
-        if path.name.endswith(".parquet"):
-            table = pq.read_table(path, columns=["text"])
-            yield from (t for t in table.column("text").to_pylist() if isinstance(t, str))
-        elif ".jsonl" in path.name or path.name.endswith(".json"):
-            yield from _jsonl_lines(path)
-
-
-def train(texts: Iterator[str], vocab_size: int = 4096) -> Tokenizer:
-    """A byte-level BPE with the special tokens first (``<|endoftext|>`` is id 0)."""
-    tokenizer = Tokenizer(models.BPE())
-    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tokenizer.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(
-        vocab_size=vocab_size,
-        min_frequency=2,
-        special_tokens=SPECIAL_TOKENS,
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-        show_progress=False,
-    )
-    tokenizer.train_from_iterator(texts, trainer=trainer)
-    return tokenizer
+    """The text of every well-formed document in ``folder``, read as ``curate run`` reads it, in file order."""
+    for unit in plan_units(find_inputs([str(folder)]), ColumnMap()):
+        docs, _ = read_unit(unit, ColumnMap())
+        yield from docs.column("text").to_pylist()
 
 
 def main() -> None:
@@ -78,7 +39,7 @@ def main() -> None:
     args = parser.parse_args()
     if not args.sample.is_dir() or not any(args.sample.iterdir()):
         raise SystemExit(f"{args.sample} has no sample shards; build them first with `python data/build_sample.py`")
-    tokenizer = train(sample_texts(args.sample), args.vocab_size)
+    tokenizer = train_tokenizer(sample_texts(args.sample), args.vocab_size)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     tokenizer.save(str(args.out), pretty=False)
     size = args.out.stat().st_size

@@ -21,9 +21,15 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
-# The whole flow on the shipped sample, each step's output under out/.
+# The whole flow on the shipped sample, each step's output under out/: curate → synthesise → mix →
+# proxy compare → report. Every step resumes, so an interrupted `make run` picks up where it stopped.
 run: setup
 	$(CURATE) run recipes/sample.yaml -o out/sample
+	$(CURATE) run recipes/synth-sample.yaml --input out/sample/data -o out/synth-sample
+	$(CURATE) mix recipes/phi4-mixture.yaml -o out/phi4-mix --overwrite
+	$(CURATE) proxy compare recipes/proxy-compare.yaml
+	$(CURATE) report out/sample
+	@echo "done: see out/sample/report/index.html and out/proxy-compare/report.md"
 
 test: setup
 	$(PY) -m pytest -q

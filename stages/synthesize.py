@@ -139,7 +139,8 @@ class Synthesize(MapStage):
         p = self.params
         ids = batch.column(ID).to_pylist()
         requests = plan(ids, batch.column(TEXT).to_pylist(), self.route(batch), self.counter, self.budget,
-                        p.min_chunk_tokens, p.max_chunks, self.seed)
+                        p.min_chunk_tokens, p.max_chunks, self.seed,
+                        max_prompt_tokens=self.engine.max_context() - p.sampling.max_tokens)
         outputs = run(self.engine, requests, batch.num_rows, p.sampling, self.rules, p.engine.model, self.seed)
         if p.column in batch.column_names:
             batch = batch.drop_columns([p.column])

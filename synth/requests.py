@@ -7,7 +7,7 @@ chunk index, so an answer never depends on batch composition, worker count or or
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pyarrow as pa
 import xxhash
@@ -59,8 +59,14 @@ def plan(
     min_chunk_tokens: int,
     max_chunks: int | None,
     seed: int,
+    max_prompt_tokens: int | None = None,
 ) -> list[Request]:
-    """Chunk every document once and render one request per (task, chunk), in row, task, chunk order."""
+    """Chunk every document once and render one request per (task, chunk), in row, task, chunk order.
+
+    Chunk budgets are planned from token counts of the pieces, and tokens do not add up exactly across a
+    join, so each rendered prompt is counted again: one longer than ``max_prompt_tokens`` is rejected
+    (``prompt_too_long``) instead of failing the engine call for the whole batch.
+    """
     out: list[Request] = []
     for row, (doc_id, text, tasks) in enumerate(zip(ids, texts, routes)):
         if not tasks:
@@ -76,6 +82,14 @@ def plan(
                     out.append(Request(row, task, k, None, s, "input_too_short"))
                 else:
                     out.append(Request(row, task, k, task.render(chunk), s))
+    if max_prompt_tokens is not None:
+        sizes = iter(counter.count([r.prompt for r in out if r.prompt is not None]))
+        out = [
+            replace(r, prompt=None, early="prompt_too_long")
+            if r.prompt is not None and next(sizes) > max_prompt_tokens
+            else r
+            for r in out
+        ]
     return out
 
 

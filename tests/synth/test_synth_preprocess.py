@@ -41,3 +41,23 @@ def test_max_chunks_and_empty_input(counter):
 def test_missing_tokenizer_names_the_file(tmp_path):
     with pytest.raises(FileNotFoundError, match="tokenizer.json"):
         TokenCounter(tmp_path)
+
+
+def test_a_rendered_prompt_over_the_context_is_rejected_not_sent() -> None:
+    from curate.synth.requests import plan
+    from curate.synth.tasks import get_task
+
+    class Words:  # one token per whitespace word
+        def count(self, texts):
+            return [len(t.split()) for t in texts]
+
+        def cut(self, text, n):
+            words = text.split()
+            return [" ".join(words[i : i + n]) for i in range(0, len(words), n)]
+
+    task = get_task("distill")
+    text = " ".join(["word"] * 40)
+    ok = plan(["d"], [text], [(task,)], Words(), 50, 1, 1, 0, max_prompt_tokens=10_000)
+    over = plan(["d"], [text], [(task,)], Words(), 50, 1, 1, 0, max_prompt_tokens=20)
+    assert ok[0].prompt is not None and ok[0].early is None
+    assert over[0].prompt is None and over[0].early == "prompt_too_long"

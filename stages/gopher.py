@@ -1,0 +1,207 @@
+"""``gopher_quality`` and ``gopher_repetition``: the Gopher heuristics (Rae et al. 2021, Table A1), vectorised.
+
+Same rules, order and defaults as datatrove's GopherQualityFilter / GopherRepetitionFilter, computed for
+a whole batch at once from :mod:`text_stats`. Stop words and word-length bounds come from the document's
+language preset (:mod:`lang_presets`); languages without one skip those two rules. Reasons are the rule
+names (``short_doc``, ``dup_line_frac``, ``top_2_gram`` ...); docs/filters.md lists them all.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pyarrow as pa
+import pyarrow.compute as pc
+from pydantic import Field
+
+from curate.registry import register
+from curate.schema import TEXT
+from curate.stage import FilterStage, Resources
+from curate.stages import text_stats as ts
+from curate.stages.lang_presets import LangAwareParams, batch_presets, preset_values
+
+
+class GopherQualityParams(LangAwareParams):
+    min_doc_words: int | None = Field(50, ge=0, description="short_doc: fewer non-symbol words than this.")
+    max_doc_words: int | None = Field(100_000, ge=1, description="long_doc: more non-symbol words than this.")
+    word_length: bool = Field(True, description="short_words / long_words: mean word length outside the preset's bounds.")
+    max_symbol_word_ratio: float | None = Field(0.1, description="too_many_hashes / too_many_ellipsis: '#' or '...' per word.")
+    max_bullet_lines_ratio: float | None = Field(0.9, description="too_many_bullets: share of lines starting with • or -.")
+    max_ellipsis_lines_ratio: float | None = Field(0.3, description="too_many_end_ellipsis: share of lines ending in ... or ….")
+    min_alpha_words_ratio: float | None = Field(0.8, description="below_alpha_threshold: share of words with a letter.")
+    min_stop_words: int | None = Field(2, ge=0, description="few_stop_words: fewer distinct preset stop words (no preset: skipped).")
+
+
+@register
+class GopherQuality(FilterStage):
+    name = "gopher_quality"
+    Params = GopherQualityParams
+    default_resources = Resources(batch_size=1024)
+
+    def keep(self, batch: pa.Table) -> tuple[np.ndarray, np.ndarray]:
+        p = self.params
+        text = ts.as_array(batch.column(TEXT))
+        presets, which = batch_presets(batch, p)
+        words = ts.split_words(text)
+        is_word, is_alpha, _ = ts.word_classes(words)
+        n_words = words.per_doc()
+        n_real = words.per_doc(is_word)
+        avg_len = ts.ratio(words.per_doc(words.lengths() * is_word), n_real)
+        hashes = pc.count_substring(text, "#").to_numpy(zero_copy_only=False)
+        ellipses = (pc.count_substring(text, "...") + pc.count_substring(text, "…")).to_numpy(zero_copy_only=False)
+        lines = ts.split_lines(text)
+        left = pc.utf8_ltrim_whitespace(lines.values)
+        bullet = pc.or_(pc.starts_with(left, "•"), pc.starts_with(left, "-")).to_numpy(zero_copy_only=False)
+        right = pc.utf8_rtrim_whitespace(lines.values)
+        end_ell = pc.or_(pc.ends_with(right, "..."), pc.ends_with(right, "…")).to_numpy(zero_copy_only=False)
+        n_lines = lines.per_doc()
+        lo = preset_values(presets, which, "min_avg_word_length", np.nan)
+        hi = preset_values(presets, which, "max_avg_word_length", np.nan)
+        none = np.zeros(len(text), dtype=bool)
+        rules = [
+            ("short_doc", n_real < p.min_doc_words if p.min_doc_words else none),
+            ("long_doc", n_real > p.max_doc_words if p.max_doc_words else none),
+            ("short_words", avg_len < lo if p.word_length else none),
+            ("long_words", avg_len > hi if p.word_length else none),
+        ]
+        if p.max_symbol_word_ratio:
+            rules.append(("too_many_hashes", ts.ratio(hashes, n_words) > p.max_symbol_word_ratio))
+            rules.append(("too_many_ellipsis", ts.ratio(ellipses, n_words) > p.max_symbol_word_ratio))
+        if p.max_bullet_lines_ratio:
+            rules.append(("too_many_bullets", ts.ratio(lines.per_doc(bullet), n_lines) > p.max_bullet_lines_ratio))
+        if p.max_ellipsis_lines_ratio:
+            rules.append(("too_many_end_ellipsis", ts.ratio(lines.per_doc(end_ell), n_lines) > p.max_ellipsis_lines_ratio))
+        if p.min_alpha_words_ratio:
+            rules.append(("below_alpha_threshold", ts.ratio(words.per_doc(is_alpha), n_words) < p.min_alpha_words_ratio))
+        if p.min_stop_words:
+            rules.append(("few_stop_words", self._stop_words(words, presets, which) < p.min_stop_words))
+        return ts.first_failure(rules, len(text))
+
+    def _stop_words(self, words: ts.Pieces, presets: list, which: np.ndarray) -> np.ndarray:
+        """Distinct stop words of each document's own preset; +inf (never fails) where it has none."""
+        found = np.full(words.n_docs, np.inf)
+        row_preset = which[words.doc]
+        for i, preset in enumerate(presets):
+            if preset is None:
+                continue
+            docs = which == i
+            found[docs] = 0
+            stop = (row_preset == i) & pc.is_in(words.values, pa.array(sorted(preset.stop_words))).to_numpy(
+                zero_copy_only=False
+            )
+            hits = words.select(stop)
+            first = ~ts.duplicates(hits.doc, ts.piece_ids(hits))
+            found[docs] = hits.per_doc(first)[docs]
+        return found
+
+
+class GopherRepetitionParams(LangAwareParams):
+    dup_line_frac: float | None = Field(0.3, description="dup_line_frac: share of lines that repeat an earlier line.")
+    dup_para_frac: float | None = Field(0.3, description="dup_para_frac: share of paragraphs that repeat an earlier one.")
+    dup_line_char_frac: float | None = Field(0.2, description="dup_line_char_frac: characters in repeated lines / all.")
+    dup_para_char_frac: float | None = Field(0.2, description="dup_para_char_frac: characters in repeated paragraphs / all.")
+    top_n_grams: list[tuple[int, float]] = Field(
+        [(2, 0.2), (3, 0.18), (4, 0.16)], description="top_N_gram: (N, most frequent N-gram's characters / all)."
+    )
+    dup_n_grams: list[tuple[int, float]] = Field(
+        [(5, 0.15), (6, 0.14), (7, 0.13), (8, 0.12), (9, 0.11), (10, 0.10)],
+        description="duplicated_N_n_grams: (N, characters in repeated N-grams / all).",
+    )
+
+
+@register
+class GopherRepetition(FilterStage):
+    name = "gopher_repetition"
+    Params = GopherRepetitionParams
+    default_resources = Resources(batch_size=1024)
+
+    def keep(self, batch: pa.Table) -> tuple[np.ndarray, np.ndarray]:
+        p = self.params
+        text = ts.as_array(batch.column(TEXT))
+        n_chars = pc.utf8_length(text).to_numpy(zero_copy_only=False).astype(np.float64)
+        rules = [("empty", n_chars == 0)]
+        paras = ts.split_on(pc.utf8_trim_whitespace(text), r"\n{2,}")
+        lines = ts.split_on(text, r"\n+")
+        for name, pieces, frac, char_frac in (
+            ("para", paras, p.dup_para_frac, p.dup_para_char_frac),
+            ("line", lines, p.dup_line_frac, p.dup_line_char_frac),
+        ):
+            dup = ts.duplicates(pieces.doc, ts.piece_ids(pieces))
+            if frac:
+                rules.append((f"dup_{name}_frac", ts.ratio(pieces.per_doc(dup), pieces.per_doc()) > frac))
+            if char_frac:
+                rules.append((f"dup_{name}_char_frac", ts.ratio(pieces.per_doc(pieces.lengths() * dup), n_chars) > char_frac))
+        words = ts.split_words(text)
+        lens = words.lengths()
+        grams = ts.ngram_keys(ts.piece_ids(words), words.doc, [n for n, _ in p.top_n_grams + p.dup_n_grams])
+        for n, frac in p.top_n_grams:
+            top = _top_ngram_chars(*grams[n], lens, words.doc, n, len(text))
+            rules.append((f"top_{n}_gram", ts.ratio(top, n_chars) > frac))
+        for n, frac in p.dup_n_grams:
+            alive = ~np.logical_or.reduce([fails for _, fails in rules])
+            fails = _dup_ngram_fails(*grams[n], lens, words.doc, n, n_chars, frac, alive)
+            rules.append((f"duplicated_{n}_n_grams", fails))
+        return ts.first_failure(rules, len(text))
+
+
+def _top_ngram_chars(
+    key: np.ndarray, valid: np.ndarray, lens: np.ndarray, doc: np.ndarray, n: int, n_docs: int
+) -> np.ndarray:
+    """Characters of each document's most frequent n-gram (words joined by spaces) times its count.
+
+    Ties go to the n-gram seen first, as ``Counter.most_common(1)`` does.
+    """
+    pos = np.flatnonzero(valid)
+    out = np.zeros(n_docs)
+    if len(pos) == 0:
+        return out
+    # one key per (document, n-gram); a stable sort puts each n-gram's first position at its run's start
+    joint = key[pos] ^ (doc[pos].astype(np.uint64) * np.uint64(0xD6E8FEB86659FD93))
+    order = np.argsort(joint, kind="stable")
+    start = np.flatnonzero(np.r_[True, joint[order][1:] != joint[order][:-1]])
+    counts = np.diff(np.r_[start, len(order)]).astype(np.int64)
+    first = pos[order][start].astype(np.int64)
+    # best per document: most frequent, then earliest; packed into one int64 so np.maximum.at picks it
+    score = (counts << 32) + ((1 << 32) - 1 - first)
+    best = np.full(n_docs, -1, dtype=np.int64)
+    np.maximum.at(best, doc[first], score)
+    has = best >= 0
+    top_first = (1 << 32) - 1 - (best[has] & ((1 << 32) - 1))
+    out[has] = (best[has] >> 32) * (ts.window_sum(lens, n)[top_first] + n - 1)
+    return out
+
+
+def _dup_ngram_fails(
+    key: np.ndarray,
+    valid: np.ndarray,
+    lens: np.ndarray,
+    doc: np.ndarray,
+    n: int,
+    n_chars: np.ndarray,
+    frac: float,
+    alive: np.ndarray,
+) -> np.ndarray:
+    """Whether the characters in repeated n-grams (Gopher's greedy count) exceed ``frac`` of the text.
+
+    The vectorised count of every repeated n-gram position is an upper bound of the greedy count (which
+    skips past each repeat), so only documents above the threshold by that bound are counted exactly.
+    """
+    pos = np.flatnonzero(valid)
+    span = ts.window_sum(lens, n)
+    dup = ts.duplicates(doc[pos], key[pos])
+    bound = np.bincount(doc[pos][dup], weights=span[pos][dup], minlength=len(n_chars))
+    fails = ts.ratio(bound, n_chars) > frac
+    starts = np.searchsorted(doc, np.arange(len(n_chars) + 1))
+    for i in np.flatnonzero(fails & alive):
+        # per-row Python path: the greedy skip depends on earlier matches; runs only on repetitive docs
+        k, s = key[starts[i] : starts[i + 1]].tolist(), span[starts[i] : starts[i + 1]].tolist()
+        seen, repeated, j, m, limit = set(), 0, 0, len(k), frac * n_chars[i]
+        while j < m - n + 1 and repeated <= limit:
+            if k[j] in seen:
+                repeated += s[j]
+                j += n
+            else:
+                seen.add(k[j])
+                j += 1
+        fails[i] = repeated / n_chars[i] > frac
+    return fails

@@ -1,0 +1,58 @@
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from curate.stages import text_stats as ts
+
+
+def words(text: str) -> list[str]:
+    return [w.replace("\ue000", "-").replace("\ue001", "-") for w in ts.split_words(pa.array([text])).values.to_pylist()]
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("Don't stop the U.S. team.", ["Do", "n't", "stop", "the", "U.S.", "team", "."]),
+        ("well-known (see http://x.org/a?b=1).", ["well", "-", "known", "(", "see", "http://x.org/a?b=1", ")", "."]),
+        ("It's 3.5% of $10...", ["It", "'s", "3.5", "%", "of", "$", "10", "..."]),
+        ("os.path.join(a, b) Inc. e.g. GPL-2", ["os.path.join(a", ",", "b", ")", "Inc.", "e.g.", "GPL-2"]),
+        ("run ls -l --all and/or a/b", ["run", "ls", "-l", "--all", "and-or", "a", "/", "b"]),
+        ("中文字，ok", ["中", "文", "字", "，", "ok"]),
+    ],
+)
+def test_word_splitting(text, expected):
+    assert words(text) == expected
+
+
+def test_word_splitting_keeps_document_order_and_lengths():
+    texts = pa.array(["a/b c", "", "x y:z", None])
+    p = ts.split_words(ts.as_array(texts))
+    assert p.doc.tolist() == [0, 0, 0, 0, 2, 2, 2, 2]
+    assert p.per_doc().tolist() == [4, 0, 4, 0]
+    assert p.values.to_pylist() == ["a", "/", "b", "c", "x", "y", ":", "z"]
+
+
+@pytest.mark.parametrize("text", ["a\nb", "a\n", "", "\n", "a\r\nb\rc\x0bd\x85e\u2028", "a\n\nb\n\n", "x"])
+def test_lines_match_python_splitlines(text):
+    p = ts.split_lines(pa.array([text]))
+    assert p.values.to_pylist() == text.splitlines()
+
+
+def test_duplicates_are_per_document():
+    doc = np.array([0, 0, 0, 1, 1])
+    key = np.array([5, 5, 6, 5, 5], dtype=np.uint64)
+    assert ts.duplicates(doc, key).tolist() == [False, True, False, False, True]
+
+
+def test_ngram_keys_stay_inside_documents():
+    ids = np.array([1, 2, 1, 2, 1, 2], dtype=np.uint64)
+    doc = np.array([0, 0, 0, 1, 1, 1])
+    key, valid = ts.ngram_keys(ids, doc, [2])[2]
+    assert valid.tolist() == [True, True, False, True, True, False]
+    assert key[1] == key[3] and key[0] != key[1]
+
+
+def test_first_failure_reports_rule_order():
+    keep, reasons = ts.first_failure([("a", np.array([False, True, False])), ("b", np.array([True, True, False]))], 3)
+    assert keep.tolist() == [False, False, True]
+    assert reasons.tolist() == ["b", "a", ""]

@@ -89,6 +89,9 @@ def parse_recipe(text: str, source: str = "<recipe>") -> Recipe:
     data, lines = load_yaml(text, source)
     if not isinstance(data, dict):
         raise RecipeError(f"{source}: a recipe is a YAML mapping with at least `name` and `stages`")
+    for key, command in (("sources", "curate mix"), ("candidates", "curate proxy compare")):
+        if key in data:  # a run recipe has neither: say which command the file is for
+            raise RecipeError(f"{source}: this is a `{command}` file (it has `{key}`), not a run recipe; use `{command} {source}`")
     try:
         recipe = Recipe.model_validate(data)
     except ValidationError as exc:

@@ -60,3 +60,24 @@ def test_stages_command_lists_parameters_and_defaults(capsys) -> None:
     out = capsys.readouterr().out
     assert "exact_dedup  (global stage)" in out and "text_length  (map stage)" in out
     assert "min_chars: int (default 0)" in out
+
+
+@pytest.mark.parametrize("name, command", [("phi4-mixture.yaml", "curate mix"), ("proxy-compare.yaml", "curate proxy compare")])
+def test_mixture_and_proxy_files_point_at_their_command(name: str, command: str) -> None:
+    from pathlib import Path
+
+    from curate.recipe import load_recipe
+
+    path = Path(__file__).resolve().parents[1] / "recipes" / name
+    with pytest.raises(RecipeError, match=f"use `{command} "):
+        load_recipe(path)
+
+
+def test_every_run_recipe_in_recipes_validates() -> None:
+    from pathlib import Path
+
+    from curate.recipe import load_recipe
+
+    for path in sorted((Path(__file__).resolve().parents[1] / "recipes").glob("*.yaml")):
+        if path.name not in ("phi4-mixture.yaml", "proxy-compare.yaml"):
+            assert build_stages(load_recipe(path)), path

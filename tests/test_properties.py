@@ -7,6 +7,8 @@ parameters from ``STAGE_PARAMS`` (fixtures the project makes), or are listed in 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -15,8 +17,15 @@ from hypothesis import strategies as st
 from curate.pipeline import run_in_memory
 from curate.registry import all_stages
 
-# Stages that cannot run without a model or data file that a property test has no cheap way to make.
-NEEDS_ASSETS = {"fasttext_score", "hf_score", "lm_loss", "domain_tag", "synthesize", "datatrove"}
+MODELS = Path(__file__).resolve().parents[1] / "data" / "models"
+# Parameters for stages that need a model: the small ones the project ships in data/models.
+STAGE_PARAMS = {
+    "fasttext_score": {"model": str(MODELS / "quality.ftz"), "label": "hq", "column": "quality"},
+    "domain_tag": {"model": str(MODELS / "domain.ftz")},
+    "lm_loss": {"model": str(MODELS / "lm"), "device": "cpu"},
+}
+# Stages that need a model or an engine a property test has no cheap way to run (tested in their own files).
+NEEDS_ASSETS = {"hf_score", "synthesize", "datatrove"}
 
 PROVIDED = {"id", "text", "lang", "lang_score"}
 WORDS = ["the", "data", "模型", "数据", "und", "der", "данные", "текст", "lorem", "42", "|", "###", "\x00", "é", "😀"]
@@ -30,7 +39,7 @@ def _constructible() -> list[str]:
         if name in NEEDS_ASSETS:
             continue
         try:
-            stage = cls(cls.Params())
+            stage = cls(cls.Params(**STAGE_PARAMS.get(name, {})))
         except Exception:  # required parameters: not runnable with defaults
             continue
         if set(stage.columns_needed()) <= PROVIDED:
@@ -55,7 +64,7 @@ def _table(unit: int, rows: list[tuple[str, str | None]]) -> pa.Table:
 @given(units=st.lists(st.lists(st.tuples(texts, langs), min_size=0, max_size=25), min_size=1, max_size=3))
 def test_every_stage_keeps_count_order_and_ids(name: str, units: list) -> None:
     cls = all_stages()[name]
-    stage = cls(cls.Params())
+    stage = cls(cls.Params(**STAGE_PARAMS.get(name, {})))
     tables = [_table(u, rows) for u, rows in enumerate(units)]
     kept, rejected = run_in_memory([(name, stage)], tables)
     ids_in = [i for t in tables for i in t.column("id").to_pylist()]

@@ -53,12 +53,12 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 def _cmd_stages(args: argparse.Namespace) -> int:
     from curate.registry import all_stages
-    from curate.stage import GlobalStage
+    from curate.stage import ExpandStage, GlobalStage
 
     for name, cls in all_stages().items():
         if args.name and name not in args.name:
             continue
-        kind = "global" if issubclass(cls, GlobalStage) else "map"
+        kind = "global" if issubclass(cls, GlobalStage) else "expand" if issubclass(cls, ExpandStage) else "map"
         doc = (cls.__module__ and sys.modules[cls.__module__].__doc__ or cls.__doc__ or "").strip().splitlines()
         print(f"{name}  ({kind} stage)")
         if doc:

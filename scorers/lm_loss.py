@@ -134,7 +134,13 @@ class VLLMLossScorer:
     """The same loss from vLLM's ``prompt_logprobs``: each window is a prompt, one token is generated."""
 
     def __init__(
-        self, path: str | Path, window: int = 1024, context: int = 256, dtype: str = "auto", gpu_memory: float = 0.8
+        self,
+        path: str | Path,
+        window: int = 1024,
+        context: int = 256,
+        dtype: str = "auto",
+        gpu_memory: float = 0.8,
+        kv_cache_gb: float | None = None,
     ) -> None:
         try:
             from vllm import LLM, SamplingParams
@@ -143,7 +149,18 @@ class VLLMLossScorer:
         _check_dir(path)
         windows(window + 1, window, context)
         self.window, self.context = window, context
-        self.llm = LLM(model=str(path), dtype=dtype, max_model_len=window + 1, gpu_memory_utilization=gpu_memory)
+        # vLLM on CPU sizes its KV cache in bytes; scoring needs little (prompts of one window, one new token)
+        extra = {"kv_cache_memory_bytes": int(kv_cache_gb * (1 << 30))} if kv_cache_gb else {}
+        self.llm = LLM(
+            model=str(path),
+            dtype=dtype,
+            max_model_len=window + 1,
+            gpu_memory_utilization=gpu_memory,
+            enforce_eager=True,  # one scoring pass per batch: graph capture would cost more than it saves
+            enable_chunked_prefill=False,  # prompt logprobs need each window's prefill in one piece
+            max_num_batched_tokens=max(window + 1, 2048),
+            **extra,
+        )
         self.tokenizer = self.llm.get_tokenizer()
         self.sampling = SamplingParams(max_tokens=1, temperature=0.0, prompt_logprobs=0)
 

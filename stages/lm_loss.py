@@ -31,6 +31,7 @@ class LMLossParams(Params):
     batch_tokens: int = Field(8192, ge=1, description="Padded tokens per forward pass (torch backend).")
     device: str = Field("cpu", description="torch device: cpu, cuda or cuda:N (cuda declares one GPU).")
     dtype: Literal["float32", "bfloat16", "float16"] = Field("float32", description="Weights dtype.")
+    kv_cache_gb: float | None = Field(None, gt=0, description="vLLM backend on CPU: KV cache size in GiB (None: vLLM's default).")
 
     @model_validator(mode="after")
     def _context_fits(self) -> "LMLossParams":
@@ -56,7 +57,7 @@ class LMLoss(TransformStage):
 
         p = self.params
         if p.backend == "vllm" or (p.backend == "auto" and vllm_available()):
-            self._scorer = VLLMLossScorer(p.model, p.window, p.context, p.dtype)
+            self._scorer = VLLMLossScorer(p.model, p.window, p.context, p.dtype, kv_cache_gb=p.kv_cache_gb)
         else:
             self._scorer = CausalLMScorer(
                 p.model, p.device, p.window, p.context, p.batch_tokens, p.dtype, cpu_threads(self.resources, p.device)

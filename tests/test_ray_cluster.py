@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BASIC_RECIPE, make_docs, write_parquet
+from corpora import BASIC_RECIPE, make_docs, write_parquet
 from test_resume import kill_when
 from test_run import shard_bytes
 

@@ -7,7 +7,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import make_docs, write_jsonl, write_parquet
+from corpora import make_docs, write_jsonl, write_parquet
 from curate.errors import InputError
 from curate.readers import ColumnMap, find_inputs, format_of, plan_units, read_unit
 

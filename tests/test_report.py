@@ -18,7 +18,7 @@ from curate.recipe import load_recipe, parse_recipe
 from curate.report import build_report, open_run
 from curate.runner import run_recipe
 from curate.worker import RunPaths, Worker
-from tests.conftest import make_docs
+from corpora import make_docs
 
 ROOT = Path(__file__).resolve().parents[1]
 LANGS = ["en", "zh", "de", "fr"]

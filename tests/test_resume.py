@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BASIC_RECIPE, make_docs, write_parquet
+from corpora import BASIC_RECIPE, make_docs, write_parquet
 from test_run import shard_bytes
 
 

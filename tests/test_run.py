@@ -8,7 +8,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import BASIC_RECIPE
+from corpora import BASIC_RECIPE
 from curate.cli import main
 from curate.errors import OutputError
 from curate.recipe import load_recipe

@@ -9,7 +9,7 @@ import pytest
 from curate.errors import InputError
 from curate.recipe import load_recipe
 from curate.train_classifier import register_cli
-from tests.conftest import write_jsonl, write_parquet
+from corpora import write_jsonl, write_parquet
 from tests.scorers.tiny_models import two_sets
 
 ROOT = Path(__file__).resolve().parents[2]

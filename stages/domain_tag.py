@@ -75,7 +75,8 @@ class DomainTag(TransformStage):
     default_resources = Resources(cpus=1.0, batch_size=8192)
 
     def columns_needed(self) -> tuple[str, ...]:
-        return (TEXT,) + ((self.params.url_column,) if self.params.rules else ())
+        # rules alone need the URL; next to a model they refine it where a URL exists
+        return (TEXT,) + ((self.params.url_column,) if self.params.rules and not self.params.model else ())
 
     def setup(self) -> None:
         self._model = None
@@ -93,7 +94,7 @@ class DomainTag(TransformStage):
             sure = prob >= self.params.min_score
             domain[sure] = label[sure]
             score[:] = prob
-        if self.params.rules:
+        if self.params.rules and (self._model is None or self.params.url_column in batch.column_names):
             if self.params.url_column not in batch.column_names:
                 raise KeyError(
                     f"domain_tag: rules need the URL column {self.params.url_column!r}, which the input lacks; "

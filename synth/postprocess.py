@@ -5,7 +5,7 @@ many times. Every rule here therefore rejects rather than repairs, except for bo
 ("Sure! Here is the rewritten text:") which are cut. Reasons, checked in this order:
 
 * ``empty`` — nothing left after cleaning;
-* ``refusal`` — the model declined ("I'm sorry, but I can't …", "As an AI …");
+* ``refusal`` — the model declined ("I'm sorry, but I can't …", "I am unable to …");
 * ``truncated`` — generation stopped at ``max_tokens`` (the answer is unfinished);
 * ``too_short`` / ``too_long`` — outside the configured token bounds;
 * ``qa_unparsed`` — ``diverse_qa`` without at least ``min_pairs`` Question/Answer pairs;
@@ -32,7 +32,7 @@ _PREFIXES = re.compile(
 )
 _REFUSAL = re.compile(
     r"^\s*(?:i'?m sorry|i am sorry|sorry, (?:but )?i|i can(?:no|')t|i cannot|i am unable|i'm unable|"
-    r"as an ai\b|i won'?t be able)",
+    r"as an (?:ai|artificial intelligence|assistant|language model)\b|i won'?t be able)",
     re.IGNORECASE,
 )
 _QA = re.compile(r"Question:\s*(?P<q>\S[^\n]*?)\s*\n+\s*Answer:\s*(?P<a>\S.*?)\s*(?=\n\s*Question:|\Z)", re.DOTALL)

@@ -17,7 +17,7 @@ def verdict(task, generated, tokens=20, finish="stop", rules=RULES):
         ("distill", "   \n ", 20, "stop", "empty"),
         ("distill", "Sure! Here is the rewritten text:", 20, "stop", "empty"),
         ("distill", "I'm sorry, but I can't help with that.", 20, "stop", "refusal"),
-        ("wiki_rephrase", "As an AI language model, I cannot rephrase this.", 20, "stop", "refusal"),
+        ("wiki_rephrase", "As an assistant, I cannot rephrase this.", 20, "stop", "refusal"),
         ("distill", PROSE, 20, "length", "truncated"),
         ("distill", PROSE, 3, "stop", "too_short"),
         ("extract_knowledge", PROSE, 101, "stop", "too_long"),

@@ -131,7 +131,7 @@ def plan_units(
     return units
 
 
-def _open_parquet(path: str) -> pq.ParquetFile:
+def open_parquet(path: str) -> pq.ParquetFile:
     try:
         fs, p = fsspec.core.url_to_fs(path)
         return pq.ParquetFile(fs.open(p, "rb"))
@@ -140,7 +140,7 @@ def _open_parquet(path: str) -> pq.ParquetFile:
 
 
 def _plan_parquet(path: str, columns: ColumnMap, rows_per_unit: int) -> list[tuple[tuple[int, ...], int, int]]:
-    meta = _open_parquet(path).metadata
+    meta = open_parquet(path).metadata
     names = meta.schema.to_arrow_schema().names
     if columns.text_column not in names:
         raise InputError(
@@ -190,7 +190,7 @@ def read_unit(unit: WorkUnit, columns: ColumnMap) -> tuple[pa.Table, pa.Table]:
     carry ``id``, ``text`` (the raw record, so nothing is lost), ``drop_stage`` and ``drop_reason``.
     """
     if unit.format == "parquet":
-        table = _open_parquet(unit.path).read_row_groups(list(unit.row_groups or ()))
+        table = open_parquet(unit.path).read_row_groups(list(unit.row_groups or ()))
         where = [f"{unit.path}:row {unit.start_row + i}" for i in range(table.num_rows)]
         raw_text = None
     else:

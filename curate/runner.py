@@ -16,13 +16,12 @@ import time
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-import pyarrow.parquet as pq
 from tqdm import tqdm
 
 from curate.errors import OutputError, RecipeError
 from curate.executors import make_executor
 from curate.pipeline import StepStats, plan_phases, reduce_step
-from curate.readers import ColumnMap, WorkUnit, find_inputs, plan_units, read_unit
+from curate.readers import ColumnMap, WorkUnit, find_inputs, open_parquet, plan_units, read_unit
 from curate.recipe import Recipe, build_stages
 from curate.schema import ID, READ_STAGE, TEXT
 from curate.shards import remove_temporaries, write_json, write_parquet
@@ -48,7 +47,7 @@ def _check_columns(recipe: Recipe, units: list[WorkUnit]) -> None:
     if units:
         first = units[0]
         if first.format == "parquet":
-            available |= set(pq.ParquetFile(first.path).schema_arrow.names) if "://" not in first.path else set()
+            available |= set(open_parquet(first.path).schema_arrow.names)
         else:
             sample, _ = read_unit(WorkUnit(0, first.path, "jsonl", max_rows=1), ColumnMap(recipe.input.id_column, recipe.input.text_column))
             available |= set(sample.column_names)

@@ -158,3 +158,19 @@ def test_a_repeated_id_in_a_file_is_rejected_naming_the_first(tmp_path: Path) ->
     assert table.column("id").to_pylist() == ["a", "b"]
     assert bad.column("drop_reason").to_pylist() == [f"read:duplicate id (first is line 1) at {path}:line 3"]
     assert bad.column("text").to_pylist() == ["three"]
+
+
+def test_a_run_checks_columns_of_remote_parquet_too(tmp_path: Path) -> None:
+    from curate.recipe import parse_recipe
+    from curate.runner import run_recipe
+
+    import fsspec
+
+    with fsspec.open("memory://remote/shard.parquet", "wb") as f:
+        pq.write_table(pa.Table.from_pylist(make_docs(5)), f)
+    recipe = parse_recipe(
+        "name: r\ninput: {paths: ['memory://remote/*.parquet']}\nstages:\n"
+        "  - stage: domain_tag\n    params: {rules: {example.org: reference}}\n"
+    )
+    manifest = run_recipe(recipe, str(tmp_path / "out"), quiet=True)
+    assert manifest["totals"]["docs_kept"] == 5  # `url` was found in the remote file's schema

@@ -7,7 +7,7 @@ alternate (reference, ours, reference, ours) and each side keeps its best, to da
 machine. Ours is timed around the whole ``train()`` call, setup and final checkpoint included. On CUDA
 (bf16 autocast) the model-FLOPs utilisation is printed too. The last line is ``ratio=X.XX`` (ours / plain).
 
-    python bench/proxy.py [--steps 8] [--batch-size 4] [--context 384]
+    python bench/proxy.py [--steps 40] [--batch-size 4] [--context 384]
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ def ours(config: ProxyConfig, stream: np.ndarray, steps: int, batch: int, device
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--steps", type=int, default=8, help="optimizer steps per timed run")
+    parser.add_argument("--steps", type=int, default=40, help="optimizer steps per timed run (enough to amortise setup and the final checkpoint)")
     parser.add_argument("--batch-size", type=int, default=4, help="sequences per step (use 64+ on a GPU)")
     parser.add_argument("--context", type=int, default=384, help="sequence length")
     parser.add_argument("--repeats", type=int, default=2, help="timed runs per side (best kept)")

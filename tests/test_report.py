@@ -18,25 +18,13 @@ from curate.recipe import load_recipe, parse_recipe
 from curate.report import build_report, open_run
 from curate.runner import run_recipe
 from curate.worker import RunPaths, Worker
-from corpora import make_docs
+from corpora import BASIC_RECIPE, make_docs
 
 ROOT = Path(__file__).resolve().parents[1]
 LANGS = ["en", "zh", "de", "fr"]
 DOMAINS = ["news", "code", "forum"]
 
-RECIPE = """\
-name: report-test
-input:
-  paths: ["{input}"]
-  rows_per_unit: 100
-stages:
-  - stage: text_length
-    params: {{min_chars: 70}}
-  - stage: exact_dedup
-  - stage: text_length
-    name: length_cap
-    params: {{max_chars: 200}}
-"""
+RECIPE = BASIC_RECIPE.replace("name: basic", "name: report-test").replace("rows_per_unit: 50", "rows_per_unit: 100")
 
 
 def write_scored_input(root: Path, n: int = 400) -> Path:

@@ -15,11 +15,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from curate.reduce import ReduceJob
 from curate.schema import DROP_REASON, DROP_STAGE, ID, ROW, UNIT, reasons_array, text_lengths
+from curate.shards import write_parquet
 from curate.stage import ExpandStage, GlobalStage, GlobalState, MapStage, Stage
 
 Step = tuple[str, Stage]
@@ -205,13 +206,10 @@ def run_phase(
     return table, rejected
 
 
-def reduce_step(stage: GlobalStage, summaries: list[str] | list[pa.Table]) -> pa.Table:
-    """Reduce every unit's summary (files or tables, in unit order) into the global stage's state."""
-    if summaries and isinstance(summaries[0], pa.Table):
-        lazy = pl.from_arrow(_concat(summaries)).lazy()  # type: ignore[arg-type]
-    else:
-        lazy = pl.scan_parquet(summaries) if summaries else pl.LazyFrame()
-    return stage.reduce(lazy)
+def reduce_step(stage: GlobalStage, job: ReduceJob) -> None:
+    """Run a global stage's reduce over the job's summaries and commit its state folder."""
+    stage.reduce_job(job)
+    job.commit()
 
 
 def _concat(tables: list[pa.Table]) -> pa.Table:
@@ -248,12 +246,13 @@ def run_in_memory(steps: list[Step], units: list[pa.Table]) -> tuple[pa.Table, p
                 rejected.extend(dropped)
                 outs.append(kept)
                 if phase.summarize is not None:
-                    summaries.append(summarize_unit(phase.summarize[1], kept, i))
+                    path = Path(tmp) / f"phase-{phase.index}" / "summary" / f"unit-{i:05d}.parquet"
+                    write_parquet(summarize_unit(phase.summarize[1], kept, i), path, "none")
+                    summaries.append(str(path))
             current = outs
             if phase.summarize is not None:
-                state_path = str(Path(tmp) / f"state-{phase.index}.parquet")
-                import pyarrow.parquet as pq
-
-                pq.write_table(reduce_step(phase.summarize[1], summaries), state_path)
+                job = ReduceJob(summaries, Path(tmp) / f"phase-{phase.index}", label=phase.summarize[0])
+                reduce_step(phase.summarize[1], job)
+                state_path = str(job.state_dir)
     kept = _concat(current) if current else pa.table({})
     return kept, concat_rejected(rejected)

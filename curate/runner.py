@@ -23,8 +23,9 @@ from curate.executors import make_executor
 from curate.pipeline import StepStats, plan_phases, reduce_step
 from curate.readers import ColumnMap, WorkUnit, find_inputs, open_parquet, plan_units, read_unit
 from curate.recipe import Recipe, build_stages
+from curate.reduce import REDUCE_INFO, ReduceJob
 from curate.schema import ID, READ_STAGE, TEXT
-from curate.shards import remove_temporaries, write_json, write_parquet
+from curate.shards import remove_temporaries, write_json
 from curate.worker import RunPaths, load_stats
 
 _VERSIONED = ("curate", "pyarrow", "polars", "numpy", "ray", "fasttext", "datatrove", "datasketch", "torch", "xxhash")
@@ -145,7 +146,8 @@ def run_recipe(
                 summaries = [str(paths.summary(phase.index, u.index)) for u in units]
                 if not quiet:
                     print(f"reducing {name} over {len(units)} unit summaries …", file=sys.stderr)
-                write_parquet(reduce_step(stage, summaries), paths.state(phase.index), "zstd", 1)
+                job = ReduceJob(summaries, paths.phase_dir(phase.index), n_workers, runner.run_tasks, quiet, label=f"{name} reduce")
+                reduce_step(stage, job)
                 reduce_seconds[name] = time.perf_counter() - t0
     finally:
         runner.close()
@@ -166,12 +168,19 @@ def _manifest(recipe, recipe_file, fingerprint, files, units, phases, paths, red
             for name, stats in steps_of_unit.items():
                 merged.setdefault(name, StepStats()).add(stats)
     order = [READ_STAGE] + [n for p in phases for n, _ in p.steps()]
+    reduce_tasks = {}
+    for phase in phases:
+        info = paths.state(phase.index) / REDUCE_INFO
+        if phase.summarize is not None and info.exists():
+            reduce_tasks[phase.summarize[0]] = json.loads(info.read_text(encoding="utf-8"))["steps"]
     steps = []
     for name in order:
         stats = merged.get(name, StepStats())
         stats.seconds += reduce_seconds.get(name, 0.0)
         entry = {"name": name, **stats.to_json()}
         entry["reasons"] = dict(list(entry["reasons"].items())[:20])
+        if reduce_tasks.get(name):  # parallel reduces: tasks per step, and where they ran
+            entry["reduce_steps"] = reduce_tasks[name]
         steps.append(entry)
     read = merged.get(READ_STAGE, StepStats())
     last = steps[-1]

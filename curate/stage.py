@@ -8,7 +8,8 @@ Two kinds of stage exist, because two kinds of decision exist:
 * a **global stage** needs to see every document before it can decide (dedup, percentile buckets). It runs
   in three steps so that it scales past one process: ``summarize`` each work unit into a small table,
   ``reduce`` all summaries (a polars LazyFrame over the files on disk) into a state table, then ``apply``
-  that state to each unit.
+  that state to each unit. A reduce too big for one process overrides ``reduce_job`` and runs as parallel
+  tasks on the run's workers (see :mod:`curate.reduce`).
 
 The base classes do the counting, timing and rejected-row bookkeeping; a subclass writes one method. The
 pipeline prefixes every drop reason with the stage type (``gopher_quality:short_doc``), so a stage returns
@@ -18,12 +19,16 @@ only the rule (``short_doc``).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar, Sequence
 
 import numpy as np
 import polars as pl
 import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field
+
+if TYPE_CHECKING:
+    from curate.reduce import ReduceJob
 
 
 class Params(BaseModel):
@@ -144,7 +149,8 @@ class GlobalStage(Stage):
        adds ``_unit`` (work unit index) and ``_row`` (row position in that unit) and writes it to disk.
     2. :meth:`reduce` runs once, on the driver, over a LazyFrame of every unit's summary in input order,
        and returns a state table (for example the rows to drop, or percentile boundaries). It is written to
-       disk, so a resumed run does not redo it.
+       disk, so a resumed run does not redo it. A stage whose reduce would not fit on the driver overrides
+       :meth:`reduce_job` instead, and runs it as resumable tasks on the workers (MinHash clustering).
     3. :meth:`apply` runs on each unit with a :class:`GlobalState` and returns a :class:`Verdict`.
 
     Input order is (``_unit``, ``_row``): "first in input order" rules sort by those two columns.
@@ -156,6 +162,10 @@ class GlobalStage(Stage):
     def reduce(self, summaries: pl.LazyFrame) -> pa.Table:
         raise NotImplementedError
 
+    def reduce_job(self, job: "ReduceJob") -> None:
+        """Write the state for ``job``: by default :meth:`reduce` on the driver, as one state table."""
+        job.write_state(self.reduce(job.scan()))
+
     def apply(self, batch: pa.Table, state: "GlobalState") -> Verdict:
         raise NotImplementedError
 
@@ -163,20 +173,34 @@ class GlobalStage(Stage):
 class GlobalState:
     """The reduced state of a global stage, as one worker sees it while applying to one unit.
 
-    ``table()`` reads the whole state (small states: boundaries, thresholds); ``for_unit()`` reads only
-    the rows whose ``_unit`` column equals this unit (large states: per-document decisions).
+    The state is a folder (see :mod:`curate.reduce`). ``table()`` reads the whole state (small states:
+    boundaries, thresholds); ``for_unit()`` reads only this unit's rows: its own file when the reduce wrote
+    one per unit, else the rows of the single state table whose ``_unit`` is this unit.
     """
 
     def __init__(self, path: str, unit: int) -> None:
-        self.path = path
+        self.path = Path(path)
         self.unit = unit
 
     def table(self) -> pa.Table:
         import pyarrow.parquet as pq
 
-        return pq.read_table(self.path)
+        from curate.reduce import STATE_FILE
+
+        whole = self.path / STATE_FILE
+        if whole.exists():
+            return pq.read_table(whole)
+        return pa.concat_tables([pq.read_table(f) for f in sorted(self.path.glob("unit-*.parquet"))])
 
     def for_unit(self) -> pa.Table:
         import pyarrow.parquet as pq
 
-        return pq.read_table(self.path, filters=[("_unit", "=", self.unit)])
+        from curate.reduce import STATE_FILE, unit_state_name
+
+        whole = self.path / STATE_FILE
+        if whole.exists():
+            return pq.read_table(whole, filters=[("_unit", "=", self.unit)])
+        own = self.path / unit_state_name(self.unit)
+        if not own.exists():
+            raise FileNotFoundError(f"{own}: the reduced state has no file for unit {self.unit}; the reduce did not finish")
+        return pq.read_table(own)

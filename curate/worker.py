@@ -65,7 +65,8 @@ class RunPaths:
         return self.phase_dir(phase) / "stats" / f"unit-{unit:05d}.json"
 
     def state(self, phase: int) -> Path:
-        return self.phase_dir(phase) / "state.parquet"
+        """The folder a global stage's reduce leaves (see :mod:`curate.reduce`); present once it finished."""
+        return self.phase_dir(phase) / "state"
 
     def part(self, folder: Path, unit: int) -> Path:
         return folder / f"part-{unit:05d}.parquet"

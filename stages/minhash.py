@@ -13,9 +13,11 @@ The steps, each a function that works on whole batches with numpy / pyarrow:
    candidates.
 5. :func:`bucket_pairs` — candidate pairs from one band's (key, doc) rows sorted by key.
 6. :func:`signature_similarity` — the estimated Jaccard of each pair, to verify before union.
-7. :func:`components` — connected components by min-label propagation with pointer jumping, the same
-   algorithm that runs distributed (see docs/dedup.md); the label of a document is the smallest node of
-   its component, so "first in input order" falls out when nodes are ordered by input position.
+7. :func:`large_star` / :func:`small_star` — connected components by alternating star contractions
+   (Kiveris et al., "Connected Components in MapReduce and Beyond", 2014). Each works on the edges of the
+   nodes one hash partition owns, so the clustering runs as parallel tasks (``minhash_clusters``); it
+   ends with every component a star around its smallest node, so "first in input order" falls out when
+   nodes are input positions.
 """
 
 from __future__ import annotations
@@ -208,26 +210,62 @@ def signature_similarity(sig: np.ndarray, src: np.ndarray, dst: np.ndarray, chun
     return out
 
 
-def components(n: int, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
-    """Component label of each node ``0..n-1``: the smallest node of its connected component.
+def _unique_edges(u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Edges sorted by (u, v), repeats removed."""
+    order = np.lexsort((v, u))
+    u, v = u[order], v[order]
+    keep = np.ones(len(u), dtype=bool)
+    keep[1:] = (u[1:] != u[:-1]) | (v[1:] != v[:-1])
+    return u[keep], v[keep]
 
-    Min-label propagation: every edge pulls both ends to the smaller label, then pointer jumping
-    (``label = label[label]``) shortcuts chains; repeats until no label moves. Each round is two scatters
-    and a gather, which is what a distributed run does per round across hash partitions.
+
+def _neighbourhoods(u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Start of each node's run of edges in ``u`` (sorted) and the run lengths (its degree)."""
+    starts = np.flatnonzero(np.concatenate([[True], u[1:] != u[:-1]])) if len(u) else np.empty(0, np.int64)
+    return starts, np.diff(np.concatenate([starts, [len(u)]]))
+
+
+def large_star(u: np.ndarray, v: np.ndarray) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray], int]:
+    """One large-star step over adjacency rows ``u → v`` (every edge listed from both ends).
+
+    Each node ``u`` links its larger neighbours to ``m(u)``, the smallest of itself and its neighbours.
+    Returns:
+
+    * the new edges ``(big, small)``, for :func:`small_star` keyed by ``big``;
+    * the star rows ``(member, center, size)`` of nodes that are star centres (no smaller neighbour),
+      meaningful once the whole graph is stars;
+    * how many nodes break the star shape (neither a centre nor a leaf with one smaller neighbour);
+      when that is 0 across all partitions, every component is a star around its smallest node.
     """
-    label = np.arange(n, dtype=np.int64)
-    if len(src) == 0:
-        return label
-    while True:
-        low = np.minimum(label[src], label[dst])
-        before = label.copy()
-        np.minimum.at(label, src, low)
-        np.minimum.at(label, dst, low)
-        np.minimum.at(label, before, label)  # a root that lost its label passes it on
-        while True:
-            jumped = label[label]
-            if np.array_equal(jumped, label):
-                break
-            label = jumped
-        if np.array_equal(label, before):
-            return label
+    u, v = _unique_edges(u, v)
+    starts, degree = _neighbourhoods(u)
+    nodes = u[starts]
+    smallest = np.minimum(v[starts], nodes) if len(u) else nodes  # v is sorted within each node
+    smaller = np.add.reduceat((v < u).astype(np.int64), starts) if len(u) else degree
+    center = smaller == 0
+    leaf = (smaller == 1) & (degree == 1)
+    bigger = v > u
+    edges = (v[bigger], np.repeat(smallest, degree)[bigger])
+    of_center = np.repeat(center, degree)
+    stars = (
+        np.concatenate([nodes[center], v[of_center]]),
+        np.concatenate([nodes[center], u[of_center]]),
+        np.concatenate([degree[center] + 1, np.repeat(degree + 1, degree)[of_center]]),
+    )
+    return edges, stars, int((~(center | leaf)).sum())
+
+
+def small_star(u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One small-star step over rows ``u → v`` with ``v < u`` (each edge listed at its larger end).
+
+    Each node links itself and its smaller neighbours to the smallest of them. Returns the new edges
+    listed from both ends, ready for :func:`large_star`.
+    """
+    u, v = _unique_edges(u, v)
+    starts, degree = _neighbourhoods(u)
+    smallest = v[starts]
+    to = np.repeat(smallest, degree)
+    moved = v != to
+    a = np.concatenate([v[moved], u[starts]])
+    b = np.concatenate([to[moved], smallest])
+    return np.concatenate([a, b]), np.concatenate([b, a])

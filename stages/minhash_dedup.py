@@ -5,11 +5,11 @@ how this scales to a billion documents):
 
 * **summarize** (per unit, on the workers): signatures and LSH band keys, written as Parquet by the
   pipeline. These files are the expensive part, so a killed run keeps every finished unit's signatures.
-* **reduce** (once): band by band, a polars query reads one key column, keeps keys shared by several
-  documents and yields candidate pairs; pairs are verified by signature Jaccard ≥ ``threshold`` (so chains
-  of weak matches do not glue unrelated documents), then connected components give clusters. The first
-  document in input order (``_unit``, ``_row``) of a cluster is kept; the others are dropped with
-  ``dup_of=<kept id>``.
+* **reduce** (parallel tasks on the workers, :mod:`curate.stages.minhash_clusters`): band rows are
+  shuffled by key so each bucket meets in one partition, candidate pairs are verified by signature
+  Jaccard ≥ ``threshold`` (so chains of weak matches do not glue unrelated documents), and connected
+  components are found by star contraction. The first document in input order (``_unit``, ``_row``) of a
+  cluster is kept; the others are dropped with ``dup_of=<kept id>``.
 * **apply** (per unit): drop listed rows; every kept document gets ``dup_cluster`` (the kept document's
   id) and ``dup_cluster_size``.
 """
@@ -19,21 +19,19 @@ from __future__ import annotations
 from typing import ClassVar, Literal
 
 import numpy as np
-import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import Field, model_validator
 
 from curate.registry import register
-from curate.schema import ID, ROW, TEXT, UNIT
+from curate.schema import ID, ROW, TEXT
+from curate.reduce import ReduceJob
 from curate.stage import GlobalStage, GlobalState, Params, Resources, Verdict
 from curate.stages import minhash as mh
+from curate.stages import minhash_clusters as clusters
+from curate.stages.minhash_clusters import CLUSTER, CLUSTER_SIZE, SIG
 from curate.stages._columns import set_column
 
-SIG = "signature"
-CLUSTER = "dup_cluster"
-CLUSTER_SIZE = "dup_cluster_size"
-_KEY = "_key"  # input position as one int64: unit << 32 | row
 _SLICE = 4096  # documents shingled at once inside summarize (bounds memory for big units)
 
 
@@ -58,6 +56,12 @@ class MinhashDedupParams(Params):
         64, ge=1, description="In a bucket, pair each document with the next this many (caps huge buckets' cost)."
     )
     seed: int | None = Field(None, description="Seed of the hash functions; None: the recipe's seed.")
+    partitions: int | None = Field(
+        None,
+        ge=1,
+        description="Hash partitions of the clustering reduce (parallel tasks per step); None: one per million "
+        "documents, at least one per worker. Changes speed and memory per task, never the result.",
+    )
 
     @model_validator(mode="after")
     def _bands_fit(self) -> "MinhashDedupParams":
@@ -133,41 +137,11 @@ class MinhashDedup(GlobalStage):
             )
         return pa.table(columns)
 
-    def reduce(self, summaries: pl.LazyFrame) -> pa.Table:
+    def reduce_job(self, job: ReduceJob) -> None:
+        p = self.params
         bands, _ = self.lsh_shape()
-        keyed = summaries.with_columns((pl.col(UNIT).cast(pl.Int64) * (1 << 32) + pl.col(ROW).cast(pl.Int64)).alias(_KEY))
-        src, dst = self._candidates(keyed, bands)
-        nodes = np.unique(np.concatenate([src, dst]))
-        s, d = np.searchsorted(nodes, src), np.searchsorted(nodes, dst)
-        if self.params.verify and len(s):
-            sig = _signatures_of(keyed, nodes, self.params.num_perm)
-            ok = mh.signature_similarity(sig, s, d) >= self.params.threshold
-            s, d = s[ok], d[ok]
-        label = mh.components(len(nodes), s, d)
-        size = np.bincount(label, minlength=len(nodes))[label]
-        clustered = size > 1
-        return _state(keyed, nodes[clustered], nodes[label[clustered]], size[clustered])
-
-    def _candidates(self, keyed: pl.LazyFrame, bands: int) -> tuple[np.ndarray, np.ndarray]:
-        """Deduplicated candidate pairs (earlier key, later key), one band at a time (bounded memory)."""
-        src, dst = [], []
-        for k in range(bands):
-            band = f"band_{k}"
-            shared = (
-                keyed.select(_KEY, band)
-                .drop_nulls(band)
-                .filter(pl.len().over(band) > 1)
-                .sort(band, _KEY)
-                .collect()
-            )
-            s, d = mh.bucket_pairs(shared[band].to_numpy(), shared[_KEY].to_numpy(), self.params.bucket_window)
-            src.append(s)
-            dst.append(d)
-        s, d = np.concatenate(src), np.concatenate(dst)
-        if not len(s):
-            return s, d
-        pairs = np.unique(np.stack([s, d], axis=1), axis=0)
-        return pairs[:, 0], pairs[:, 1]
+        plan = clusters.plan(job, bands, p.num_perm, p.threshold, p.verify, p.bucket_window, p.partitions)
+        clusters.run(job, plan)
 
     def apply(self, batch: pa.Table, state: GlobalState) -> Verdict:
         rows_state = state.for_unit()
@@ -187,36 +161,3 @@ class MinhashDedup(GlobalStage):
         out = set_column(batch, CLUSTER, pa.array(cluster, pa.string()))
         return Verdict(set_column(out, CLUSTER_SIZE, pa.array(size, pa.int32())), keep, reasons)
 
-
-def _signatures_of(keyed: pl.LazyFrame, nodes: np.ndarray, num_perm: int) -> np.ndarray:
-    """Signatures ``[len(nodes), num_perm]`` of the documents whose keys are ``nodes`` (sorted)."""
-    found = (
-        keyed.select(_KEY, SIG).join(pl.LazyFrame({_KEY: nodes}), on=_KEY, how="semi").sort(_KEY).collect()
-    )
-    if found.height != len(nodes):
-        raise RuntimeError(f"minhash_dedup: {len(nodes) - found.height} candidate documents have no signature")
-    blobs = found[SIG].to_arrow()
-    if isinstance(blobs, pa.ChunkedArray):
-        blobs = blobs.combine_chunks()
-    blobs = blobs.cast(pa.large_binary())
-    offsets = np.frombuffer(blobs.buffers()[1], dtype=np.int64)[blobs.offset : blobs.offset + len(blobs) + 1]
-    data = np.frombuffer(blobs.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]]
-    return data.view(np.uint32).reshape(len(nodes), num_perm)
-
-
-def _state(keyed: pl.LazyFrame, members: np.ndarray, kept: np.ndarray, size: np.ndarray) -> pa.Table:
-    """One row per document in a cluster of two or more: where it is, whom it duplicates, its cluster."""
-    reps = np.unique(kept)
-    ids = keyed.select(_KEY, ID).join(pl.LazyFrame({_KEY: reps}), on=_KEY, how="semi").sort(_KEY).collect()
-    rep_id = np.asarray(ids[ID].cast(pl.String).to_list(), dtype=object)[np.searchsorted(reps, kept)]
-    is_rep = members == kept
-    order = np.argsort(members, kind="stable")
-    return pa.table(
-        {
-            UNIT: pa.array(members[order] >> 32, pa.int64()),
-            ROW: pa.array(members[order] & 0xFFFFFFFF, pa.int64()),
-            "dup_of": pa.array(rep_id[order], pa.string(), mask=is_rep[order]),
-            CLUSTER: pa.array(rep_id[order], pa.string()),
-            CLUSTER_SIZE: pa.array(size[order], pa.int32()),
-        }
-    )

@@ -6,6 +6,7 @@ restart + task retry), and a SIGKILLed driver resumes like any run.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -100,13 +101,17 @@ def big_corpus(tmp_path_factory) -> Path:
     return root
 
 
-def test_a_two_node_cluster_gives_the_same_bytes_as_local(cluster, corpus, write_recipe, tmp_path) -> None:
-    address, env = cluster
-    recipe = write_recipe(BASIC_RECIPE.format(input=corpus))
+def _local_then_cluster(recipe: Path, tmp_path: Path, address: str, env: dict) -> Path:
+    """Run the recipe locally and on the cluster; assert the same bytes; return the cluster run's folder."""
     local = tmp_path / "local"
     subprocess.run([sys.executable, "-m", "curate.cli", "run", str(recipe), "-o", str(local), "--quiet"], check=True)
     subprocess.run(_curate(recipe, tmp_path / "cluster", address, env), env=env, check=True, timeout=300)
     assert shard_bytes(tmp_path / "cluster") == shard_bytes(local)
+    return tmp_path / "cluster"
+
+
+def test_a_two_node_cluster_gives_the_same_bytes_as_local(cluster, corpus, write_recipe, tmp_path) -> None:
+    _local_then_cluster(write_recipe(BASIC_RECIPE.format(input=corpus)), tmp_path, *cluster)
 
 
 def test_killed_worker_and_killed_driver_still_give_the_same_bytes(cluster, big_corpus, write_recipe, tmp_path) -> None:
@@ -134,6 +139,25 @@ def test_killed_worker_and_killed_driver_still_give_the_same_bytes(cluster, big_
     assert not (out / "manifest.json").exists()
     subprocess.run(_curate(recipe, out, address, env), env=env, check=True, timeout=300)
     assert shard_bytes(out) == shard_bytes(reference)
+
+
+NEAR_DUP_RECIPE = """\
+name: near
+input:
+  paths: ["{input}"]
+  rows_per_unit: 50
+stages:
+  - stage: minhash_dedup
+    params: {{partitions: 4}}
+"""
+
+
+def test_minhash_clustering_runs_on_both_nodes_and_gives_the_same_bytes(cluster, corpus, write_recipe, tmp_path) -> None:
+    out = _local_then_cluster(write_recipe(NEAR_DUP_RECIPE.format(input=corpus)), tmp_path, *cluster)
+    manifest = json.loads((out / "manifest.json").read_text())
+    steps = next(s for s in manifest["stages"] if s["name"] == "minhash_dedup")["reduce_steps"]
+    assert steps["candidates"]["tasks"] == 4
+    assert max(step["nodes"] for step in steps.values()) == 2  # SPREAD put the band shuffle's tasks on both
 
 
 def stats_dir(out: Path) -> Path:

@@ -56,3 +56,42 @@ def test_sigkill_in_each_phase_then_resume_gives_identical_shards(tmp_path: Path
     counts = lambda out: [(s["name"], s["docs_in"], s["kept"], s["dropped"]) for s in json.loads((out / "manifest.json").read_text())["stages"]]
     assert counts(resumed) == counts(reference)
     assert not list(resumed.rglob("*.tmp"))
+
+
+NEAR_DUP_RECIPE = """\
+name: near
+input:
+  paths: ["{input}"]
+  rows_per_unit: 500
+stages:
+  - stage: minhash_dedup
+    params: {{partitions: 24}}
+"""
+
+
+@pytest.mark.slow
+def test_sigkill_during_a_parallel_reduce_resumes_it_to_the_same_bytes(tmp_path: Path, write_recipe) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for i in range(6):
+        write_parquet(corpus / f"s{i}.parquet", make_docs(2000, prefix=f"s{i}-", dup_every=5))
+    recipe = write_recipe(NEAR_DUP_RECIPE.format(input=corpus))
+    reference, resumed = tmp_path / "reference", tmp_path / "resumed"
+    assert subprocess.run([sys.executable, "-m", "curate.cli", "run", str(recipe), "-o", str(reference), "--quiet"]).returncode == 0
+
+    steps = resumed / "_work" / "phase-0" / "reduce" / "steps"
+    kill_when(start(recipe, resumed), lambda: (steps / "candidates").exists() and len(list((steps / "candidates").glob("*.json"))) >= 4)
+    assert not (resumed / "_work" / "phase-0" / "state").exists() and not (resumed / "manifest.json").exists()
+    done_before = {p.name: p.read_bytes() for p in (steps / "bands").glob("*.json")}
+    units = len(list((resumed / "_work" / "phase-0" / "summary").glob("*.parquet")))
+    assert len(done_before) == units > 1  # one band-shuffle task per unit group (here, per unit): all finished
+
+    finish = start(recipe, resumed)
+    seen: dict[str, bytes] = {}
+    while finish.poll() is None:  # the records of finished tasks are kept, not rewritten, until the commit
+        if (steps / "candidates").exists():
+            seen = {p.name: p.read_bytes() for p in (steps / "bands").glob("*.json")} or seen
+        time.sleep(0.01)
+    assert finish.returncode == 0, finish.stderr.read().decode()
+    assert seen == done_before
+    assert shard_bytes(resumed) == shard_bytes(reference)

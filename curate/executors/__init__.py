@@ -6,7 +6,8 @@ and both produce the same bytes: every unit writes its own files, whatever finis
 
 from __future__ import annotations
 
-from typing import Iterator, Protocol
+from collections.abc import Callable, Sequence
+from typing import Any, Iterator, Protocol
 
 from curate.readers import WorkUnit
 from curate.recipe import Recipe
@@ -15,6 +16,10 @@ from curate.recipe import Recipe
 class Executor(Protocol):
     def map(self, phase: int, units: list[WorkUnit]) -> Iterator[tuple[WorkUnit, dict]]:
         """Run ``phase`` on every unit; yield (unit, stats) in completion order."""
+        ...
+
+    def run_tasks(self, fn: Callable[[Any], Any], items: Sequence[Any]) -> Iterator[tuple[int, Any]]:
+        """Run ``fn(item)`` for every item (a parallel reduce's tasks); yield (index, result) as they end."""
         ...
 
     def close(self) -> None: ...

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import multiprocessing
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from typing import Iterator
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, as_completed, wait
+from typing import Any, Iterator
 
 from curate.readers import WorkUnit
+from curate.reduce import run_inline
 from curate.recipe import Recipe
 from curate.worker import Worker
 
@@ -44,6 +46,15 @@ class LocalExecutor:
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
             for fut in done:
                 yield pending.pop(fut), fut.result()
+
+    def run_tasks(self, fn: Callable[[Any], Any], items: Sequence[Any]) -> Iterator[tuple[int, Any]]:
+        """A parallel reduce's tasks: in this process for one worker, else on the same worker processes."""
+        if self._pool is None:
+            yield from run_inline(fn, items)
+            return
+        futures = {self._pool.submit(fn, item): i for i, item in enumerate(items)}
+        for fut in as_completed(futures):
+            yield futures[fut], fut.result()
 
     def close(self) -> None:
         if self._pool is not None:

@@ -8,7 +8,8 @@ dies (units are idempotent: atomic, deterministic writes), so a killed worker co
 from __future__ import annotations
 
 import sys
-from typing import Iterator
+from collections.abc import Callable, Sequence
+from typing import Any, Iterator
 
 from curate.readers import WorkUnit
 from curate.recipe import Recipe
@@ -24,6 +25,10 @@ def _loopback_host(address: str) -> str | None:
     """A driver joining a cluster through a loopback address must talk to it over loopback too."""
     host = address.rsplit(":", 1)[0]
     return host if host.startswith("127.") else None
+
+
+def _call(fn: Callable[[Any], Any], item: Any) -> Any:
+    return fn(item)
 
 
 class _UnitActor:
@@ -93,6 +98,29 @@ class RayExecutor:
         pool = ActorPool(self._actors(phase, len(units)))
         for index, stats in pool.map_unordered(lambda a, u: a.run.remote(phase, u), units):
             yield by_index[index], stats
+
+    def run_tasks(self, fn: Callable[[Any], Any], items: Sequence[Any]) -> Iterator[tuple[int, Any]]:
+        """A parallel reduce's tasks as Ray tasks spread over the cluster, at most ``workers`` at a time.
+
+        They ask for no CPU: the phase's actors still hold theirs (models stay loaded for the next phase)
+        but sit idle while the driver reduces, so the in-flight cap is what bounds the load. Tasks that
+        die with their worker are retried (they are idempotent).
+        """
+        import ray
+
+        remote = ray.remote(num_cpus=0, max_retries=3, scheduling_strategy="SPREAD")(_call)
+        fn_ref = ray.put(fn)
+        pending: dict = {}
+        queue = iter(enumerate(items))
+        limit = max(self.workers, 1)
+        while True:
+            while len(pending) < limit and (nxt := next(queue, None)) is not None:
+                pending[remote.remote(fn_ref, nxt[1])] = nxt[0]
+            if not pending:
+                return
+            done, _ = ray.wait(list(pending), num_returns=1)
+            for ref in done:
+                yield pending.pop(ref), ray.get(ref)
 
     def close(self) -> None:
         import ray

@@ -1,4 +1,4 @@
-"""The MinHash building blocks: shingles, signatures, LSH shape, bucket pairs, connected components."""
+"""The MinHash building blocks: shingles, signatures, LSH shape, bucket pairs, star-contraction components."""
 
 from __future__ import annotations
 
@@ -69,20 +69,54 @@ def test_bucket_pairs_caps_big_buckets() -> None:
     assert len(pairs) == 4 + sum(min(4, 99 - i) for i in range(100))
 
 
+def star_components(n: int, src: np.ndarray, dst: np.ndarray, parts: int) -> tuple[np.ndarray, int]:
+    """Label of each node 0..n-1 by alternating star contractions over ``parts`` node partitions, exactly
+    as the reduce tasks do (each partition sees only the edges of the nodes it owns); and the rounds taken."""
+    owner = lambda nodes: nodes % parts  # noqa: E731
+    u, v = np.concatenate([src, dst]), np.concatenate([dst, src])
+    for rounds in range(64):
+        results = [mh.large_star(u[owner(u) == q], v[owner(u) == q]) for q in range(parts)]
+        if sum(broken for _, _, broken in results) == 0:
+            label = np.arange(n)
+            for _, (member, center, size), _ in results:
+                label[member] = center
+            return label, rounds
+        big = np.concatenate([e[0] for e, _, _ in results])
+        small = np.concatenate([e[1] for e, _, _ in results])
+        parts_out = [mh.small_star(big[owner(big) == q], small[owner(big) == q]) for q in range(parts)]
+        u, v = np.concatenate([a for a, _ in parts_out]), np.concatenate([b for _, b in parts_out])
+    raise AssertionError("did not settle")
+
+
 @pytest.mark.parametrize("seed", [0, 1, 2])
-def test_components_match_scipy_and_label_with_the_smallest_node(seed: int) -> None:
+@pytest.mark.parametrize("parts", [1, 7])
+def test_star_contraction_matches_scipy_and_labels_with_the_smallest_node(seed: int, parts: int) -> None:
     rng = np.random.default_rng(seed)
     n = 2000
     src, dst = rng.integers(0, n, 1500), rng.integers(0, n, 1500)
-    label = mh.components(n, src, dst)
-    _, reference = connected_components(coo_matrix((np.ones(len(src)), (src, dst)), shape=(n, n)), directed=False)
+    keep = src != dst
+    label, _ = star_components(n, src[keep], dst[keep], parts)
+    _, reference = connected_components(coo_matrix((np.ones(keep.sum()), (src[keep], dst[keep])), shape=(n, n)), directed=False)
     for comp in np.unique(reference):
         members = np.flatnonzero(reference == comp)
         assert (label[members] == members.min()).all()
 
 
-def test_components_long_chain() -> None:
+def test_star_contraction_settles_a_long_chain_in_few_rounds() -> None:
     n = 5000
     order = np.random.default_rng(0).permutation(n)
-    label = mh.components(n, order[:-1], order[1:])
+    label, rounds = star_components(n, order[:-1], order[1:], parts=4)
     assert (label == 0).all()
+    assert rounds <= 40  # O(log² n); a chain is the worst shape
+
+
+def test_star_sizes_count_every_member() -> None:
+    src, dst = np.array([5, 6, 7, 20]), np.array([6, 7, 9, 21])  # {5,6,7,9} and {20,21}
+    u, v = np.concatenate([src, dst]), np.concatenate([dst, src])
+    for _ in range(10):
+        edges, (member, center, size), broken = mh.large_star(u, v)
+        if not broken:
+            break
+        u, v = mh.small_star(*edges)
+    got = {int(m): (int(c), int(s)) for m, c, s in zip(member, center, size)}
+    assert got == {5: (5, 4), 6: (5, 4), 7: (5, 4), 9: (5, 4), 20: (20, 2), 21: (20, 2)}

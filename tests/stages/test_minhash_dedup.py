@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
-import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from pydantic import ValidationError
 
 from curate.pipeline import reduce_step, run_in_memory, summarize_unit
+from curate.reduce import ReduceJob
+from curate.shards import write_parquet
 from curate.stages.minhash_dedup import MinhashDedup, MinhashDedupParams
 
 from minhash_fixtures import near_duplicate_corpus, precision_recall
@@ -114,21 +117,64 @@ def test_verification_stops_weak_matches(corpus) -> None:
     assert r_verified >= 0.95
 
 
-def test_summaries_on_disk_reduce_like_in_memory(tmp_path, corpus) -> None:
-    """Resumability: per-unit signature files are all the reduce needs, whoever wrote them, whenever."""
-    stage = MinhashDedup()
-    units = _units(corpus.table, 200)
-    summaries = [summarize_unit(stage, u, i) for i, u in enumerate(units)]
+def test_same_result_for_any_partition_count(corpus) -> None:
+    """Partitions change which task does what, never the answer."""
+    kept, rejected = _run(corpus.table, unit_rows=97, partitions=1)
+    for parts in (3, 13):
+        kept_p, rejected_p = _run(corpus.table, unit_rows=97, partitions=parts)
+        assert kept_p.equals(kept) and rejected_p.equals(rejected)
+
+
+def _summaries(folder: Path, stage: MinhashDedup, units: list[pa.Table]) -> list[str]:
     paths = []
-    for i, s in enumerate(summaries):
-        pq.write_table(s, tmp_path / f"{i:05d}.parquet")
-        paths.append(str(tmp_path / f"{i:05d}.parquet"))
-    again = MinhashDedup()  # a fresh process after a restart: same seed, same functions
-    resumed = summarize_unit(again, units[1], 1)
-    assert resumed.equals(summaries[1])
-    from_disk = reduce_step(stage, paths)
-    in_memory = stage.reduce(pl.from_arrow(pa.concat_tables(summaries)).lazy())
-    assert from_disk.equals(in_memory) and from_disk.num_rows > 0
+    for i, unit in enumerate(units):
+        paths.append(str(folder / f"unit-{i:05d}.parquet"))
+        write_parquet(summarize_unit(stage, unit, i), Path(paths[-1]), "none")
+    return paths
+
+
+def _state_bytes(job: ReduceJob) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(job.state_dir.glob("unit-*.parquet"))}
+
+
+def test_killed_reduce_resumes_without_redoing_finished_tasks(tmp_path, corpus) -> None:
+    stage = MinhashDedup(MinhashDedupParams(partitions=5))
+    units = _units(corpus.table, 200)
+    (tmp_path / "s").mkdir()
+    summaries = _summaries(tmp_path / "s", stage, units)
+    assert summarize_unit(MinhashDedup(), units[1], 1).equals(pq.read_table(summaries[1]))  # a restart hashes alike
+
+    whole = ReduceJob(summaries, tmp_path / "whole")
+    reduce_step(stage, whole)
+    total = sum(len(records) for records in whole.steps_run.values())
+    assert len(_state_bytes(whole)) == len(units)
+
+    ran: list[int] = []
+
+    def crashing(fn, items):
+        for i, item in enumerate(items):
+            if len(ran) == 12:
+                raise KeyboardInterrupt("killed")
+            ran.append(i)
+            yield i, fn(item)
+
+    killed = ReduceJob(summaries, tmp_path / "killed", run_tasks=crashing)
+    with pytest.raises(KeyboardInterrupt):
+        reduce_step(stage, killed)
+    assert not killed.state_dir.exists()
+
+    ran.clear()
+    resumed = ReduceJob(summaries, tmp_path / "killed", run_tasks=lambda fn, items: _counting(fn, items, ran))
+    reduce_step(stage, resumed)
+    assert len(ran) == total - 12
+    assert _state_bytes(resumed) == _state_bytes(whole)
+    assert not resumed.scratch.exists()  # intermediate files go once the state is committed
+
+
+def _counting(fn, items, ran: list[int]):
+    for i, item in enumerate(items):
+        ran.append(i)
+        yield i, fn(item)
 
 
 def test_bad_band_shape_is_refused() -> None:

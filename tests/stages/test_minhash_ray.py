@@ -1,7 +1,8 @@
-"""MinHash dedup gives the same bytes on Ray as on the local executor (recipes/dedup.yaml)."""
+"""MinHash dedup gives the same bytes on Ray, on a local process pool and in one process (recipes/dedup.yaml)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -28,6 +29,18 @@ def test_dedup_recipe_is_identical_on_ray_and_local(tmp_path: Path) -> None:
     args = ["run", str(RECIPE), "--input", str(corpus), "--quiet"]
     assert main(args + ["-o", str(tmp_path / "local")]) == 0
     assert main(args + ["-o", str(tmp_path / "ray"), "--executor", "ray", "--workers", "2"]) == 0
+    assert main(args + ["-o", str(tmp_path / "pool"), "--workers", "2"]) == 0  # reduce tasks on the process pool
     local = _shards(tmp_path / "local")
-    assert len(local) == 8 and local == _shards(tmp_path / "ray")
+    assert len(local) == 8 and local == _shards(tmp_path / "ray") == _shards(tmp_path / "pool")
     assert pq.read_table(tmp_path / "local" / "rejected").num_rows > 0
+    # the clustering ran as Ray tasks (a node id recorded), not on the driver; locally, in this process
+    ray_steps = _reduce_steps(tmp_path / "ray")
+    assert {"bands", "candidates", "verify", "large-star-0", "label", "state"} <= set(ray_steps)
+    assert all(step["nodes"] == 1 for step in ray_steps.values())
+    assert ray_steps["candidates"]["tasks"] == 2  # one partition per worker at this size
+    assert all(step["nodes"] == 0 and step["processes"] == 1 for step in _reduce_steps(tmp_path / "local").values())
+
+
+def _reduce_steps(out: Path) -> dict:
+    manifest = json.loads((out / "manifest.json").read_text())
+    return next(s for s in manifest["stages"] if s["name"] == "minhash_dedup")["reduce_steps"]

@@ -124,7 +124,7 @@ class ReduceJob:
             if marker.exists():
                 records[i] = json.loads(marker.read_text(encoding="utf-8"))
         todo = [i for i, r in enumerate(records) if r is None]
-        bar = tqdm(total=len(items), initial=len(items) - len(todo), desc=f"{self.label}: {name}", unit="task", disable=self.quiet)
+        bar = tqdm(total=len(items), initial=len(items) - len(todo), desc=f"{self.label}: {name}", unit="task", disable=self.quiet or len(items) < 2)
         for k, record in self.run_tasks(partial(timed_task, fn), [items[i] for i in todo]):
             i = todo[k]
             write_json(record, done_dir / f"{i:05d}.json")

@@ -233,6 +233,14 @@ def run_in_memory(steps: list[Step], units: list[pa.Table]) -> tuple[pa.Table, p
     """
     for _, stage in steps:
         stage.setup()
+    try:
+        return _run_set_up(steps, units)
+    finally:
+        for _, stage in steps:
+            stage.teardown()
+
+
+def _run_set_up(steps: list[Step], units: list[pa.Table]) -> tuple[pa.Table, pa.Table | None]:
     phases = plan_phases(steps)
     rejected: list[pa.Table] = []
     current = list(units)

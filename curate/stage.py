@@ -87,6 +87,9 @@ class Stage:
     def setup(self) -> None:
         """Load models and build lookup tables. Called once per worker before the first batch."""
 
+    def teardown(self) -> None:
+        """Release what :meth:`setup` took that outlives a process's normal exit (engine processes)."""
+
     def columns_needed(self) -> tuple[str, ...]:
         """Columns this configured stage reads; override when parameters choose them."""
         return self.needs

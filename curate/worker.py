@@ -20,7 +20,7 @@ from curate.readers import ColumnMap, WorkUnit, read_unit
 from curate.recipe import Recipe, build_stages
 from curate.schema import READ_STAGE, text_lengths
 from curate.shards import write_json, write_parquet
-from curate.stage import GlobalState
+from curate.stage import GlobalState, Stage
 
 
 @dataclass(frozen=True)
@@ -81,14 +81,19 @@ class Worker:
         self.phases: list[Phase] = plan_phases(build_stages(recipe))
         assert recipe.input is not None, "the runner fills in the input before starting workers"
         self.columns = ColumnMap(recipe.input.id_column, recipe.input.text_column)
-        self._ready: set[int] = set()
+        self._ready: list[Stage] = []
 
     def _setup(self, phase: Phase) -> None:
         stages = [s for _, s in phase.steps()] + ([phase.summarize[1]] if phase.summarize else [])
         for stage in stages:
-            if id(stage) not in self._ready:
+            if not any(stage is ready for ready in self._ready):
                 stage.setup()
-                self._ready.add(id(stage))
+                self._ready.append(stage)
+
+    def close(self) -> None:
+        """Tear down every stage this worker set up (engine processes stop now, not at exit)."""
+        while self._ready:
+            self._ready.pop().teardown()
 
     def run(self, phase_index: int, unit: WorkUnit) -> dict:
         """Do one unit's work for one phase; returns the stats that were committed."""

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from curate.scorers._torch import check_device, length_batches, require_transformers, set_threads, torch_dtype
+from curate.vllm_offline import shutdown_llm
 
 
 @dataclass
@@ -178,6 +179,11 @@ class VLLMLossScorer:
             nll[d] -= sum(out.prompt_logprobs[p - s][seq[p]].logprob for p in range(f, e))
             tokens[d] += e - f
         return _finish(nll, tokens, texts)
+
+    def close(self) -> None:
+        """Stop the engine now rather than at interpreter exit (see :mod:`curate.vllm_offline`)."""
+        shutdown_llm(self.llm)
+        self.llm = None
 
 
 def _check_dir(path: str | Path) -> None:

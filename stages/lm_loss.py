@@ -63,6 +63,11 @@ class LMLoss(TransformStage):
                 p.model, p.device, p.window, p.context, p.batch_tokens, p.dtype, cpu_threads(self.resources, p.device)
             )
 
+    def teardown(self) -> None:
+        close = getattr(getattr(self, "_scorer", None), "close", None)
+        if callable(close):  # the vLLM backend owns an engine process; the torch one needs nothing
+            close()
+
     def transform(self, batch: pa.Table) -> pa.Table:
         result = self._scorer.score(batch.column(TEXT).to_pylist())
         missing = result.tokens == 0

@@ -90,6 +90,11 @@ class Synthesize(MapStage):
         self.budget = p.chunk_tokens or self._auto_budget()
         self.rules = Rules(p.min_tokens, p.max_tokens, p.min_pairs, p.min_items, p.reject_truncated)
 
+    def teardown(self) -> None:
+        if getattr(self, "engine", None) is not None:
+            self.engine.close()
+            self.engine = None
+
     def build_routes(self) -> dict[str, tuple[Task, ...]]:
         """Route name (high, medium, low, default) -> its tasks with ``also`` appended; loads prompt files."""
         p = self.params

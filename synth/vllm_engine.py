@@ -10,6 +10,7 @@ the same outputs. vLLM starts worker processes: scripts that build this engine m
 from __future__ import annotations
 
 from curate.synth.engines import EngineSpec, Generation, SamplingSpec
+from curate.vllm_offline import shutdown_llm
 
 
 def require_vllm():
@@ -74,8 +75,5 @@ class VLLMEngine:
         return int(self.llm.llm_engine.model_config.max_model_len)
 
     def close(self) -> None:
-        engine = getattr(self.llm, "llm_engine", None)
-        shutdown = getattr(engine, "shutdown", None) if engine is not None else None
-        if callable(shutdown):
-            shutdown()
+        shutdown_llm(self.llm)
         self.llm = None

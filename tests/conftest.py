@@ -2,11 +2,26 @@
 
 from __future__ import annotations
 
+import gc
+import sys
 from pathlib import Path
 
 import pytest
 
 from corpora import make_docs, write_jsonl, write_parquet
+
+
+def pytest_sessionfinish(session, exitstatus) -> None:
+    """Stop any vLLM engine a test left running before the interpreter exits (see curate/vllm_offline.py)."""
+    if "vllm" not in sys.modules:
+        return
+    from vllm import LLM
+
+    from curate.vllm_offline import shutdown_llm
+
+    for obj in gc.get_objects():
+        if isinstance(obj, LLM):
+            shutdown_llm(obj)
 
 
 @pytest.fixture

@@ -62,10 +62,10 @@ NEAR_DUP_RECIPE = """\
 name: near
 input:
   paths: ["{input}"]
-  rows_per_unit: 500
+  rows_per_unit: 250
 stages:
   - stage: minhash_dedup
-    params: {{partitions: 24}}
+    params: {{partitions: 16}}
 """
 
 
@@ -73,8 +73,8 @@ stages:
 def test_sigkill_during_a_parallel_reduce_resumes_it_to_the_same_bytes(tmp_path: Path, write_recipe) -> None:
     corpus = tmp_path / "corpus"
     corpus.mkdir()
-    for i in range(6):
-        write_parquet(corpus / f"s{i}.parquet", make_docs(2000, prefix=f"s{i}-", dup_every=5))
+    for i in range(3):  # 12 units of 250 rows (one per row group)
+        write_parquet(corpus / f"s{i}.parquet", make_docs(1000, prefix=f"s{i}-", dup_every=5), row_group_size=250)
     recipe = write_recipe(NEAR_DUP_RECIPE.format(input=corpus))
     reference, resumed = tmp_path / "reference", tmp_path / "resumed"
     assert subprocess.run([sys.executable, "-m", "curate.cli", "run", str(recipe), "-o", str(reference), "--quiet"]).returncode == 0

@@ -57,5 +57,7 @@ class LocalExecutor:
             yield futures[fut], fut.result()
 
     def close(self) -> None:
+        if self._inline is not None:
+            self._inline.close()
         if self._pool is not None:
             self._pool.shutdown(cancel_futures=True)

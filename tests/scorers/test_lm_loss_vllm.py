@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +23,12 @@ def test_vllm_backend_matches_torch_on_the_same_model() -> None:
         " ".join(f"word{i}" for i in range(150)),  # longer than one window: exercises the overlap
     ]
     torch_scores = CausalLMScorer(str(MODEL), "cpu", 128, 32, 4096, "float32", 1).score(texts)
-    vllm_scores = VLLMLossScorer(MODEL, window=128, context=32, dtype="float32", kv_cache_gb=0.25).score(texts)
+    scorer = VLLMLossScorer(MODEL, window=128, context=32, dtype="float32", kv_cache_gb=0.25)
+    vllm_scores = scorer.score(texts)
     assert np.array_equal(torch_scores.tokens, vllm_scores.tokens)
     np.testing.assert_allclose(vllm_scores.loss, torch_scores.loss, rtol=2e-3)
+    # close() stops the engine-core process now: left to interpreter exit, its watcher thread can abort a
+    # process that also loaded Ray
+    assert any(p.name.startswith("EngineCore") for p in multiprocessing.active_children())
+    scorer.close()
+    assert not any(p.name.startswith("EngineCore") for p in multiprocessing.active_children())

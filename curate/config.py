@@ -10,10 +10,20 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import yaml
 from pydantic import ValidationError
 
 from curate.errors import RecipeError
+
+
+def read_config(path: str | Path, kind: str) -> str:
+    """The text of a config file, or a RecipeError naming the kind of file that is missing."""
+    p = Path(path)
+    if not p.is_file():
+        raise RecipeError(f"{kind} {str(path)!r} does not exist")
+    return p.read_text(encoding="utf-8")
 
 
 def load_yaml(text: str, source: str) -> tuple[object, dict[tuple, int]]:

@@ -46,7 +46,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 
 from curate.errors import RecipeError
 from curate.mix_filter import FilterSyntaxError, parse_filter
-from curate.config import load_yaml, location, validation_error
+from curate.config import load_yaml, location, read_config, validation_error
 
 #: Phi-4 / CCI4.0 epochs per category; a mixture's ``categories:`` may change them or add more.
 DEFAULT_EPOCHS: dict[str, float] = {"web": 1.0, "knowledge": 1.5, "rewrite": 4.0, "synthesis": 10.0}
@@ -215,10 +215,7 @@ def parse_mixture(text: str, source: str = "<mixture>") -> Mixture:
 
 def load_mixture(path: str | Path) -> Mixture:
     """Read and validate a mixture file."""
-    p = Path(path)
-    if not p.is_file():
-        raise RecipeError(f"mixture {str(path)!r} does not exist")
-    return parse_mixture(p.read_text(encoding="utf-8"), str(path))
+    return parse_mixture(read_config(path, "mixture"), str(path))
 
 
 @dataclass(frozen=True)

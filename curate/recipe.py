@@ -29,7 +29,7 @@ from typing import Any, Literal
 import xxhash
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from curate.config import load_yaml, location, validation_error
+from curate.config import load_yaml, location, read_config, validation_error
 from curate.errors import RecipeError
 from curate.registry import get_stage
 from curate.stage import Resources, Stage
@@ -119,10 +119,7 @@ def parse_recipe(text: str, source: str = "<recipe>") -> Recipe:
 
 def load_recipe(path: str | Path) -> Recipe:
     """Read and validate a recipe file; errors name the file and line."""
-    p = Path(path)
-    if not p.is_file():
-        raise RecipeError(f"recipe {str(path)!r} does not exist")
-    return parse_recipe(p.read_text(encoding="utf-8"), str(path))
+    return parse_recipe(read_config(path, "recipe"), str(path))
 
 
 def _resources(cls: type[Stage], spec: StageSpec) -> dict[str, Any]:

@@ -37,6 +37,7 @@ from curate.shards import write_json, write_parquet
 #: Runs ``fn(item)`` for every item on the executor's workers; yields ``(index, result)`` as tasks end.
 TaskRunner = Callable[[Callable[[Any], Any], Sequence[Any]], Iterator[tuple[int, Any]]]
 
+STATE_DIR = "state"  # in a phase's folder: the committed state
 STATE_FILE = "state.parquet"
 REDUCE_INFO = "reduce.json"  # in the state folder: how the reduce ran
 
@@ -78,12 +79,12 @@ class ReduceJob:
 
     @property
     def scratch(self) -> Path:
-        """Intermediate files of the reduce's steps; kept until the run ends, so a resume reuses them."""
+        """Intermediate files of the reduce's steps: kept across a resume, deleted once the state is committed."""
         return self.folder / "reduce"
 
     @property
     def state_dir(self) -> Path:
-        return self.folder / "state"
+        return self.folder / STATE_DIR
 
     @property
     def staging(self) -> Path:

@@ -18,6 +18,7 @@ import pyarrow.parquet as pq
 from curate.pipeline import Phase, StepStats, concat_rejected, plan_phases, run_phase, summarize_unit
 from curate.readers import ColumnMap, WorkUnit, read_unit
 from curate.recipe import Recipe, build_stages
+from curate.reduce import STATE_DIR
 from curate.schema import READ_STAGE, text_lengths
 from curate.shards import write_json, write_parquet
 from curate.stage import GlobalState, Stage
@@ -66,7 +67,7 @@ class RunPaths:
 
     def state(self, phase: int) -> Path:
         """The folder a global stage's reduce leaves (see :mod:`curate.reduce`); present once it finished."""
-        return self.phase_dir(phase) / "state"
+        return self.phase_dir(phase) / STATE_DIR
 
     def part(self, folder: Path, unit: int) -> Path:
         return folder / f"part-{unit:05d}.parquet"

@@ -9,7 +9,6 @@ names (``short_doc``, ``dup_line_frac``, ``top_2_gram`` ...); docs/filters.md li
 from __future__ import annotations
 
 import numpy as np
-import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import Field

@@ -202,11 +202,11 @@ def bucket_pairs(keys: np.ndarray, nodes: np.ndarray, window: int) -> tuple[np.n
     return np.concatenate(src), np.concatenate(dst)
 
 
-def signature_similarity(sig: np.ndarray, src: np.ndarray, dst: np.ndarray, chunk: int = 65536) -> np.ndarray:
-    """Estimated Jaccard of each pair of rows of ``sig``: the share of equal MinHash values."""
-    out = np.empty(len(src), dtype=np.float64)
-    for s in range(0, len(src), chunk):
-        out[s : s + chunk] = (sig[src[s : s + chunk]] == sig[dst[s : s + chunk]]).mean(axis=1)
+def signature_similarity(a: np.ndarray, b: np.ndarray, chunk: int = 65536) -> np.ndarray:
+    """Estimated Jaccard of each pair of aligned signature rows: the share of equal MinHash values."""
+    out = np.empty(len(a), dtype=np.float64)
+    for s in range(0, len(a), chunk):
+        out[s : s + chunk] = (a[s : s + chunk] == b[s : s + chunk]).mean(axis=1)
     return out
 
 

@@ -181,9 +181,8 @@ def verify_task(cp: ClusterPlan, group: int) -> int:
     table = receive(cp.path("verify"), group, schema)
     src, dst = table.column("src").to_numpy(), table.column("dst").to_numpy()
     if cp.verify and len(src):
-        theirs = _from_blobs(table.column(SIG), cp.num_perm)
-        ours = read_signatures(cp, dst)
-        ok = (theirs == ours).mean(axis=1) >= cp.threshold
+        similarity = mh.signature_similarity(_from_blobs(table.column(SIG), cp.num_perm), read_signatures(cp, dst))
+        ok = similarity >= cp.threshold
         src, dst = src[ok], dst[ok]
     u, v = np.concatenate([src, dst]), np.concatenate([dst, src])
     send(pa.table([u, v], schema=_EDGES), partition_of(u, cp.partitions), cp.path("cc-0000"), f"g{group:05d}")
@@ -220,9 +219,9 @@ def label_task(cp: ClusterPlan, rounds: int, group: int) -> int:
 def state_task(cp: ClusterPlan, group: int) -> int:
     """One state file per unit of the group: every clustered document, whom it duplicates, its cluster."""
     labels = receive(cp.path("labels"), group, _LABELS)
+    order = np.argsort(labels.column("node").to_numpy(), kind="stable")
+    labels = labels.take(pa.array(order))
     node = labels.column("node").to_numpy()
-    labels = labels.take(pa.array(np.argsort(node, kind="stable")))
-    node = np.sort(node, kind="stable")
     units = node >> 32
     for unit in cp.units(group):
         lo, hi = np.searchsorted(units, [unit, unit + 1])
@@ -260,11 +259,14 @@ def read_signatures(cp: ClusterPlan, nodes: np.ndarray) -> np.ndarray:
 
 def read_ids(cp: ClusterPlan, nodes: np.ndarray) -> pa.Array:
     """Document ids (as strings) of ``nodes``, in their order."""
-    ids = np.empty(len(nodes), dtype=object)
+    parts, positions = [], []
     for unit, idx in _by_unit(nodes):
-        column = pc.cast(pq.read_table(cp.summaries[unit], columns=[ID]).column(ID), pa.string())
-        ids[idx] = column.take(pa.array(nodes[idx] & 0xFFFFFFFF)).to_pylist()
-    return pa.array(ids, pa.string())
+        column = pq.read_table(cp.summaries[unit], columns=[ID]).column(ID)
+        parts.append(pc.cast(column.take(pa.array(nodes[idx] & 0xFFFFFFFF)), pa.string()).combine_chunks())
+        positions.append(idx)
+    if not parts:
+        return pa.array([], pa.string())
+    return pa.concat_arrays(parts).take(pa.array(np.argsort(np.concatenate(positions))))
 
 
 def _as_blobs(sig: np.ndarray) -> pa.FixedSizeBinaryArray:

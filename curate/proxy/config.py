@@ -19,7 +19,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from curate.config import load_yaml, validation_error
+from curate.config import load_yaml, read_config, validation_error
 from curate.errors import RecipeError
 from curate.proxy.evalsets import DEFAULT_WHEEL_DIR, TASKS
 from curate.proxy.model import ProxyConfig
@@ -97,10 +97,7 @@ class CompareConfig(BaseModel):
 
 def load_compare_config(path: str | Path) -> CompareConfig:
     """Read and validate a compare YAML; errors name the file, line and field."""
-    p = Path(path)
-    if not p.is_file():
-        raise RecipeError(f"{path}: no such proxy compare config")
-    data, lines = load_yaml(p.read_text(encoding="utf-8"), str(path))
+    data, lines = load_yaml(read_config(path, "proxy compare config"), str(path))
     try:
         return CompareConfig.model_validate(data)
     except ValidationError as exc:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import sys
+import warnings
 from pathlib import Path
 
 import pytest
@@ -19,9 +20,11 @@ def pytest_sessionfinish(session, exitstatus) -> None:
 
     from curate.vllm_offline import shutdown_llm
 
-    for obj in gc.get_objects():
-        if isinstance(obj, LLM):
-            shutdown_llm(obj)
+    with warnings.catch_warnings():  # isinstance on some library objects (torch's deprecated aliases) warns
+        warnings.simplefilter("ignore")
+        engines = [obj for obj in gc.get_objects() if isinstance(obj, LLM)]
+    for engine in engines:
+        shutdown_llm(engine)
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ import pyarrow.parquet as pq
 
 def make_corpus(root: Path, copies: int) -> int:
     """`copies` shards, each the whole shipped sample with ids made unique per copy."""
-    from curate.readers import ColumnMap, find_inputs, plan_units, read_unit
+    from curate.io.readers import ColumnMap, find_inputs, plan_units, read_unit
 
     units = plan_units(find_inputs(["data/sample"]), ColumnMap())
     sample = pa.concat_tables([read_unit(u, ColumnMap())[0] for u in units], promote_options="permissive")
@@ -31,7 +31,7 @@ def make_corpus(root: Path, copies: int) -> int:
 
 
 def timed_run(recipe, corpus: Path, out: Path, workers: int) -> tuple[float, dict]:
-    from curate.runner import run_recipe
+    from curate.engine.runner import run_recipe
 
     start = time.perf_counter()
     manifest = run_recipe(recipe, str(out), executor="ray", workers=workers, quiet=True)
@@ -41,8 +41,8 @@ def timed_run(recipe, corpus: Path, out: Path, workers: int) -> tuple[float, dic
 def main() -> None:
     import ray
 
-    from curate.executors.ray import LOCAL_NODE_IP
-    from curate.recipe import InputSpec, load_recipe
+    from curate.engine.executors.ray import LOCAL_NODE_IP
+    from curate.engine.recipe import InputSpec, load_recipe
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--copies", type=int, default=12, help="copies of the sample (one shard each)")

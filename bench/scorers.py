@@ -28,7 +28,7 @@ MODELS = ROOT / "data" / "models"
 
 
 def sample_texts() -> list[str]:
-    from curate.readers import ColumnMap, find_inputs, plan_units, read_unit
+    from curate.io.readers import ColumnMap, find_inputs, plan_units, read_unit
 
     units = plan_units(find_inputs([str(ROOT / "data" / "sample")]), ColumnMap())
     return [t for u in units for t in read_unit(u, ColumnMap())[0].column("text").to_pylist()]
@@ -68,7 +68,7 @@ def bench_fasttext(texts: list[str], repeats: int) -> float:
 def bench_lm_loss(texts: list[str], repeats: int, window: int, batch: int) -> float:
     import torch
 
-    from curate.stage import Resources
+    from curate.core.stage import Resources
     from curate.stages.lm_loss import LMLoss, LMLossParams
 
     params = LMLossParams(model=str(MODELS / "lm"), window=window, context=64, batch_tokens=batch * window)

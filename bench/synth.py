@@ -29,7 +29,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=2, help="timed rounds per side (best is kept)")
     args = parser.parse_args()
 
-    from curate.registry import get_stage
+    from curate.core.registry import get_stage
     from curate.synth.requests import plan
 
     table = pq.read_table(ROOT / "data" / "sample" / "web-00002.parquet", columns=["id", "text"])

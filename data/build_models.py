@@ -44,7 +44,7 @@ DOMAINS = {
 
 def sample_docs(sample: Path) -> list[dict]:
     """Every readable document of the sample, in id order."""
-    from curate.readers import ColumnMap, find_inputs, plan_units, read_unit
+    from curate.io.readers import ColumnMap, find_inputs, plan_units, read_unit
 
     tables = [read_unit(u, ColumnMap())[0] for u in plan_units(find_inputs([str(sample)]), ColumnMap())]
     docs = pa.concat_tables(tables, promote_options="permissive").select(["id", "text", "source"]).to_pylist()
@@ -71,8 +71,9 @@ def word_salad(text: str, rng: random.Random) -> str:
 
 
 def build(sample: Path, out: Path, lm_steps: int) -> dict:
+    from demo_models import build_tokenizer, save, tiny_llama, train_lm
+
     from curate.scorers.fasttext_classifier import TrainConfig, save_report, train
-    from curate.scorers.tiny import build_tokenizer, save, tiny_llama, train_lm
 
     rng = random.Random(SEED)
     docs = sample_docs(sample)

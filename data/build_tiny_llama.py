@@ -33,7 +33,7 @@ CHAT_TEMPLATE = (
 
 def sample_texts(sample: Path) -> list[str]:
     """The clean documents of the shipped sample, in id order (junk left out)."""
-    from curate.readers import ColumnMap, find_inputs, plan_units, read_unit
+    from curate.io.readers import ColumnMap, find_inputs, plan_units, read_unit
 
     tables = [read_unit(u, ColumnMap())[0] for u in plan_units(find_inputs([str(sample)]), ColumnMap())]
     docs = pa.concat_tables(tables, promote_options="permissive").select(["id", "text", "source"]).to_pylist()
@@ -64,8 +64,7 @@ def format_examples(texts: list[str], every: int = 1) -> list[str]:
 
 def build(sample: Path, out: Path, steps: int) -> dict:
     import torch
-
-    from curate.scorers.tiny import build_tokenizer, save, tiny_llama, train_lm
+    from demo_models import build_tokenizer, save, tiny_llama, train_lm
 
     torch.set_num_threads(1)  # one thread: bit-identical weights on every run
     texts = sample_texts(sample)

@@ -18,8 +18,8 @@ import argparse
 from collections.abc import Iterator
 from pathlib import Path
 
+from curate.io.readers import ColumnMap, find_inputs, plan_units, read_unit
 from curate.proxy.tokenizer import train_tokenizer
-from curate.readers import ColumnMap, find_inputs, plan_units, read_unit
 
 HERE = Path(__file__).resolve().parent
 

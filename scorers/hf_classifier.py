@@ -12,7 +12,13 @@ from pathlib import Path
 
 import numpy as np
 
-from curate.scorers._torch import check_device, length_batches, require_transformers, set_threads, torch_dtype
+from curate.scorers._torch import (
+    check_device,
+    length_batches,
+    require_transformers,
+    set_threads,
+    torch_dtype,
+)
 
 
 class HFClassifier:

@@ -22,8 +22,14 @@ from pathlib import Path
 
 import numpy as np
 
-from curate.scorers._torch import check_device, length_batches, require_transformers, set_threads, torch_dtype
-from curate.vllm_offline import shutdown_llm
+from curate.scorers._torch import (
+    check_device,
+    length_batches,
+    require_transformers,
+    set_threads,
+    torch_dtype,
+)
+from curate.synth.vllm_offline import shutdown_llm
 
 
 @dataclass
@@ -181,7 +187,7 @@ class VLLMLossScorer:
         return _finish(nll, tokens, texts)
 
     def close(self) -> None:
-        """Stop the engine now rather than at interpreter exit (see :mod:`curate.vllm_offline`)."""
+        """Stop the engine now rather than at interpreter exit (see :mod:`curate.synth.vllm_offline`)."""
         shutdown_llm(self.llm)
         self.llm = None
 

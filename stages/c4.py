@@ -20,12 +20,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import Field
 
-from curate.registry import register
-from curate.schema import TEXT
-from curate.stage import MapStage, Resources, Verdict
-from curate.stages import text_stats as ts
-from curate.stages._columns import set_column
-from curate.stages.lang_presets import LangAwareParams, batch_presets
+from curate.core.registry import register
+from curate.core.schema import TEXT
+from curate.core.stage import MapStage, Resources, Verdict
+from curate.stages.lib import text_stats as ts
+from curate.stages.lib.columns import set_column
+from curate.stages.lib.lang_presets import LangAwareParams, batch_presets
 
 _CITATION = r"\[\d*\]|\[edit\]|\[citation needed\]"
 _POLICY = "terms of use|privacy policy|cookie policy|uses cookies|use of cookies|use cookies"

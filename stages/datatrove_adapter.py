@@ -22,10 +22,10 @@ import numpy as np
 import pyarrow as pa
 from pydantic import Field
 
-from curate.registry import register
-from curate.schema import ID, TEXT
-from curate.stage import MapStage, Params, Resources, Verdict
-from curate.stages._columns import set_column
+from curate.core.registry import register
+from curate.core.schema import ID, TEXT
+from curate.core.stage import MapStage, Params, Resources, Verdict
+from curate.stages.lib.columns import set_column
 
 
 class DatatroveParams(Params):

@@ -18,10 +18,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import Field, model_validator
 
-from curate.registry import register
-from curate.schema import TEXT
-from curate.stage import Params, Resources, TransformStage
-from curate.stages._columns import set_column
+from curate.core.registry import register
+from curate.core.schema import TEXT
+from curate.core.stage import Params, Resources, TransformStage
+from curate.stages.lib.columns import set_column
 
 DOMAIN = "domain"
 DOMAIN_SCORE = "domain_score"

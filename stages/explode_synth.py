@@ -10,8 +10,8 @@ from __future__ import annotations
 import pyarrow as pa
 from pydantic import Field
 
-from curate.registry import register
-from curate.stage import ExpandStage, Params, Verdict
+from curate.core.registry import register
+from curate.core.stage import ExpandStage, Params, Verdict
 from curate.synth.explode import explode_outputs
 from curate.synth.requests import OUTPUTS_TYPE
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 import pyarrow as pa
 from pydantic import Field
 
-from curate.registry import register
-from curate.schema import TEXT
-from curate.stage import Params, Resources, TransformStage
-from curate.stages._columns import set_column
+from curate.core.registry import register
+from curate.core.schema import TEXT
+from curate.core.stage import Params, Resources, TransformStage
+from curate.stages.lib.columns import set_column
 
 
 class FastTextScoreParams(Params):

@@ -13,11 +13,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import Field
 
-from curate.registry import register
-from curate.schema import TEXT
-from curate.stage import FilterStage, Resources
-from curate.stages import text_stats as ts
-from curate.stages.lang_presets import LangAwareParams, batch_presets, preset_values
+from curate.core.registry import register
+from curate.core.schema import TEXT
+from curate.core.stage import FilterStage, Resources
+from curate.stages.lib import text_stats as ts
+from curate.stages.lib.lang_presets import LangAwareParams, batch_presets, preset_values
 
 
 class GopherQualityParams(LangAwareParams):

@@ -12,11 +12,11 @@ from typing import Literal
 import pyarrow as pa
 from pydantic import Field
 
-from curate.registry import register
-from curate.schema import TEXT
-from curate.stage import Params, Resources, TransformStage
-from curate.stages._columns import set_column
-from curate.stages._device import cpu_threads, with_device
+from curate.core.registry import register
+from curate.core.schema import TEXT
+from curate.core.stage import Params, Resources, TransformStage
+from curate.stages.lib.columns import set_column
+from curate.stages.lib.device import cpu_threads, with_device
 
 
 class HFScoreParams(Params):

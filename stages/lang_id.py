@@ -19,10 +19,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import Field
 
-from curate.registry import register
-from curate.schema import TEXT
-from curate.stage import MapStage, Params, Resources, Verdict
-from curate.stages._columns import set_column
+from curate.core.registry import register
+from curate.core.schema import TEXT
+from curate.core.stage import MapStage, Params, Resources, Verdict
+from curate.stages.lib.columns import set_column
 
 LANG = "lang"
 LANG_SCORE = "lang_score"

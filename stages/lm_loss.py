@@ -14,11 +14,11 @@ import numpy as np
 import pyarrow as pa
 from pydantic import Field, model_validator
 
-from curate.registry import register
-from curate.schema import TEXT
-from curate.stage import Params, Resources, TransformStage
-from curate.stages._columns import set_column
-from curate.stages._device import cpu_threads, with_device
+from curate.core.registry import register
+from curate.core.schema import TEXT
+from curate.core.stage import Params, Resources, TransformStage
+from curate.stages.lib.columns import set_column
+from curate.stages.lib.device import cpu_threads, with_device
 
 COLUMNS = {"lm_loss": pa.float32(), "lm_ppl": pa.float32(), "lm_bpb": pa.float32(), "lm_tokens": pa.int32()}
 
@@ -53,7 +53,11 @@ class LMLoss(TransformStage):
         self.resources = with_device(self.resources, self.params.device)
 
     def setup(self) -> None:
-        from curate.scorers.lm_loss import CausalLMScorer, VLLMLossScorer, vllm_available
+        from curate.scorers.lm_loss import (
+            CausalLMScorer,
+            VLLMLossScorer,
+            vllm_available,
+        )
 
         p = self.params
         if p.backend == "vllm" or (p.backend == "auto" and vllm_available()):

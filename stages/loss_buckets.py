@@ -21,11 +21,11 @@ import polars as pl
 import pyarrow as pa
 from pydantic import Field
 
-from curate.registry import register
-from curate.schema import ROW
-from curate.stage import GlobalStage, GlobalState, Params, Verdict
-from curate.stages._columns import set_column
-from curate.stages._tdigest import compress, quantiles
+from curate.core.registry import register
+from curate.core.schema import ROW
+from curate.core.stage import GlobalStage, GlobalState, Params, Verdict
+from curate.stages.lib.columns import set_column
+from curate.stages.lib.tdigest import compress, quantiles
 
 _NO_DOMAIN = ""
 

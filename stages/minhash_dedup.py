@@ -1,11 +1,11 @@
 """``minhash_dedup``: drop near-duplicates (MinHash + LSH), keeping the first document of each cluster.
 
-Three global-stage steps (see :mod:`curate.stages.minhash` for the building blocks, docs/dedup.md for
+Three global-stage steps (see :mod:`curate.stages.lib.minhash` for the building blocks, docs/dedup.md for
 how this scales to a billion documents):
 
 * **summarize** (per unit, on the workers): signatures and LSH band keys, written as Parquet by the
   pipeline. These files are the expensive part, so a killed run keeps every finished unit's signatures.
-* **reduce** (parallel tasks on the workers, :mod:`curate.stages.minhash_clusters`): band rows are
+* **reduce** (parallel tasks on the workers, :mod:`curate.stages.lib.minhash_clusters`): band rows are
   shuffled by key so each bucket meets in one partition, candidate pairs are verified by signature
   Jaccard ≥ ``threshold`` (so chains of weak matches do not glue unrelated documents), and connected
   components are found by star contraction. The first document in input order (``_unit``, ``_row``) of a
@@ -23,14 +23,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import Field, model_validator
 
-from curate.registry import register
-from curate.schema import ID, ROW, TEXT
-from curate.reduce import ReduceJob
-from curate.stage import GlobalStage, GlobalState, Params, Resources, Verdict
-from curate.stages import minhash as mh
-from curate.stages import minhash_clusters as clusters
-from curate.stages.minhash_clusters import CLUSTER, CLUSTER_SIZE, SIG
-from curate.stages._columns import set_column
+from curate.core.registry import register
+from curate.core.schema import ID, ROW, TEXT
+from curate.core.stage import GlobalStage, GlobalState, Params, Resources, Verdict
+from curate.engine.reduce import ReduceJob
+from curate.stages.lib import minhash as mh
+from curate.stages.lib import minhash_clusters as clusters
+from curate.stages.lib.columns import set_column
+from curate.stages.lib.minhash_clusters import CLUSTER, CLUSTER_SIZE, SIG
 
 _SLICE = 4096  # documents shingled at once inside summarize (bounds memory for big units)
 

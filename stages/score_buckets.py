@@ -20,9 +20,9 @@ import polars as pl
 import pyarrow as pa
 from pydantic import Field, model_validator
 
-from curate.registry import register
-from curate.stage import GlobalStage, GlobalState, Params, Verdict
-from curate.stages._columns import set_column
+from curate.core.registry import register
+from curate.core.stage import GlobalStage, GlobalState, Params, Verdict
+from curate.stages.lib.columns import set_column
 
 
 class ScoreBucketsParams(Params):

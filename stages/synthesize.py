@@ -21,11 +21,17 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import Field, field_validator
 
-from curate.registry import register
-from curate.schema import ID, TEXT
-from curate.stage import MapStage, Params, Resources, Verdict
+from curate.core.registry import register
+from curate.core.schema import ID, TEXT
+from curate.core.stage import MapStage, Params, Resources, Verdict
 from curate.synth.engines import EngineSpec, SamplingSpec
-from curate.synth.tasks import KNOWLEDGE_TASKS, LOW_QUALITY_TASKS, TASK_NAMES, Task, get_task
+from curate.synth.tasks import (
+    KNOWLEDGE_TASKS,
+    LOW_QUALITY_TASKS,
+    TASK_NAMES,
+    Task,
+    get_task,
+)
 
 
 def _known(tasks: list[str]) -> list[str]:

@@ -7,9 +7,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import Field
 
-from curate.registry import register
-from curate.schema import TEXT
-from curate.stage import FilterStage, Params
+from curate.core.registry import register
+from curate.core.schema import TEXT
+from curate.core.stage import FilterStage, Params
 
 
 class TextLengthParams(Params):

@@ -1,7 +1,7 @@
 """Turn the ``synthesize`` stage's list column into one document per output.
 
 ``synthesize`` keeps one row per source document and stores its outputs in a list column (``synth``);
-the ``explode_synth`` stage (an :class:`~curate.stage.ExpandStage`) then makes each output a document of
+the ``explode_synth`` stage (an :class:`~curate.core.stage.ExpandStage`) then makes each output a document of
 its own, so one recipe run writes the synthetic corpus directly: kept outputs in ``data/``, rejected ones in
 ``rejected/`` with ``drop_reason`` = ``explode_synth:REASON`` (the reason the post-processing gave).
 
@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import xxhash
 
-from curate.schema import ID, TEXT
+from curate.core.schema import ID, TEXT
 
 _PROVENANCE = ("task", "prompt_version", "chunk", "model", "sampling", "seed", "tokens")
 

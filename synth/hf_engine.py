@@ -14,7 +14,11 @@ class HFEngine:
     """Holds one AutoModelForCausalLM and its tokenizer; loaded once per worker."""
 
     def __init__(self, spec: EngineSpec) -> None:
-        from curate.scorers._torch import check_device, require_transformers, torch_dtype
+        from curate.scorers._torch import (
+            check_device,
+            require_transformers,
+            torch_dtype,
+        )
 
         transformers = require_transformers()
         self.spec = spec

@@ -10,7 +10,7 @@ the same outputs. vLLM starts worker processes: scripts that build this engine m
 from __future__ import annotations
 
 from curate.synth.engines import EngineSpec, Generation, SamplingSpec
-from curate.vllm_offline import shutdown_llm
+from curate.synth.vllm_offline import shutdown_llm
 
 
 def require_vllm():

@@ -8,17 +8,16 @@ import warnings
 from pathlib import Path
 
 import pytest
-
 from corpora import make_docs, write_jsonl, write_parquet
 
 
 def pytest_sessionfinish(session, exitstatus) -> None:
-    """Stop any vLLM engine a test left running before the interpreter exits (see curate/vllm_offline.py)."""
+    """Stop any vLLM engine a test left running before the interpreter exits (see synth/vllm_offline.py)."""
     if "vllm" not in sys.modules:
         return
     from vllm import LLM
 
-    from curate.vllm_offline import shutdown_llm
+    from curate.synth.vllm_offline import shutdown_llm
 
     with warnings.catch_warnings():  # isinstance on some library objects (torch's deprecated aliases) warns
         warnings.simplefilter("ignore")

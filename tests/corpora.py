@@ -57,7 +57,7 @@ SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
 
 def sample_copies(root: Path, copies: int, shards_per_copy: int = 3) -> int:
     """Write `copies` copies of the shipped sample as Parquet shards with unique ids; returns the doc count."""
-    from curate.readers import ColumnMap, find_inputs, plan_units, read_unit
+    from curate.io.readers import ColumnMap, find_inputs, plan_units, read_unit
 
     units = plan_units(find_inputs([str(SAMPLE)]), ColumnMap())
     sample = pa.concat_tables([read_unit(u, ColumnMap())[0] for u in units], promote_options="permissive")

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-
 from badinput import make_bad_corpus
+
 from curate.cli import main
 
 RECIPE = Path(__file__).resolve().parents[1] / "recipes" / "sample.yaml"

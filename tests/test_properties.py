@@ -14,8 +14,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from curate.pipeline import run_in_memory
-from curate.registry import all_stages
+from curate.core.registry import all_stages
+from curate.engine.pipeline import run_in_memory
 
 MODELS = Path(__file__).resolve().parents[1] / "data" / "models"
 # Parameters for stages that need a model: the small ones the project ships in data/models.

@@ -12,7 +12,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from corpora import sample_copies
 from test_run import shard_bytes
 

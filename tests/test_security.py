@@ -25,6 +25,7 @@ def test_no_unsafe_deserialisation_in_the_product() -> None:
 
 def test_a_token_in_the_environment_appears_in_no_run_output(corpus, write_recipe, tmp_path, monkeypatch) -> None:
     from corpora import BASIC_RECIPE
+
     from curate.cli import main
 
     secret = "hf_supersecret_token_value_123"

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import xxhash
 
+from curate.core.hashing import hash_strings
 from curate.proxy.config import CompareConfig
 from curate.proxy.data import EvalDocs, heldout_mask, read_documents, token_stream
 from curate.proxy.evalsets import load_tasks
@@ -29,10 +29,6 @@ from curate.proxy.train import export_hf, load_checkpoint, train
 
 #: Metrics where lower is better; all others are higher-is-better.
 LOWER_IS_BETTER = ("bpb",)
-
-
-def _text_hashes(texts: pa.ChunkedArray) -> np.ndarray:
-    return np.array([xxhash.xxh64_intdigest(t.encode("utf-8")) for t in texts.to_pylist()], dtype=np.uint64)
 
 
 def prepare_tokenizer(cfg: CompareConfig, out: Path):
@@ -226,14 +222,14 @@ def compare(cfg: CompareConfig, out: str | Path, quiet: bool = False) -> dict:
     pool = read_documents(cfg.eval.paths or cfg.candidates[cfg.baseline], cfg.eval.domain_column)
     held = pool.filter(pa.array(heldout_mask(pool.column("text"), cfg.eval.heldout_fraction)))
     eval_docs = EvalDocs.build(tokenizer, held, cfg.eval.max_docs)
-    held_hashes = _text_hashes(held.column("text"))
+    held_hashes = hash_strings(held.column("text"))
     items = load_tasks(cfg.eval.tasks, cfg.eval.limit, cfg.eval.wheel) if cfg.eval.tasks else []
     say(f"eval: {len(eval_docs.tokens)} held-out documents, {len(items)} benchmark items")
     runs: dict[str, list[dict]] = {}
     data_stats: dict[str, dict] = {}
     for name, globs in cfg.candidates.items():
         table = read_documents(globs, cfg.eval.domain_column)
-        keep = ~np.isin(_text_hashes(table.column("text")), held_hashes)
+        keep = ~np.isin(hash_strings(table.column("text")), held_hashes)
         texts = table.filter(pa.array(keep)).column("text").to_pylist()
         stream = token_stream(tokenizer, texts)
         data_stats[name] = {"documents": len(texts), "held_out_removed": int((~keep).sum()), "tokens": int(len(stream))}

@@ -19,8 +19,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from curate.config import load_yaml, read_config, validation_error
-from curate.errors import RecipeError
+from curate.core.config import load_yaml, read_config, validation_error
+from curate.core.errors import RecipeError
 from curate.proxy.evalsets import DEFAULT_WHEEL_DIR, TASKS
 from curate.proxy.model import ProxyConfig
 from curate.proxy.train import TrainConfig

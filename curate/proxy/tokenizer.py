@@ -12,9 +12,9 @@ import json
 from collections.abc import Iterable
 from pathlib import Path
 
-from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+from tokenizers import Tokenizer
 
-from curate.errors import RecipeError
+from curate.core.tokenizer import read_tokenizer, token_id, train_bpe
 
 EOD = "<|endoftext|>"
 PAD = "<|pad|>"
@@ -23,31 +23,13 @@ SPECIAL_TOKENS = [EOD, PAD]
 
 def train_tokenizer(texts: Iterable[str], vocab_size: int = 4096) -> Tokenizer:
     """Train a byte-level BPE on ``texts``; the special tokens come first (``<|endoftext|>`` is id 0)."""
-    tokenizer = Tokenizer(models.BPE())
-    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tokenizer.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(
-        vocab_size=vocab_size,
-        min_frequency=2,
-        special_tokens=SPECIAL_TOKENS,
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-        show_progress=False,
-    )
-    tokenizer.train_from_iterator(texts, trainer=trainer)
-    return tokenizer
+    return train_bpe(texts, vocab_size, SPECIAL_TOKENS, min_frequency=2)
 
 
 def load_tokenizer(path: str | Path) -> Tokenizer:
     """A tokenizer.json with an ``<|endoftext|>`` token; errors say which file and what to do."""
-    p = Path(path)
-    if not p.is_file():
-        raise RecipeError(f"tokenizer {str(path)!r} does not exist; give a tokenizer.json or train one (tokenizer.train_on)")
-    try:
-        tokenizer = Tokenizer.from_file(str(p))
-    except Exception as exc:  # tokenizers raises a bare Exception on malformed JSON
-        raise RecipeError(f"tokenizer {str(path)!r} is not a Hugging Face tokenizer.json: {exc}") from exc
-    if tokenizer.token_to_id(EOD) is None:
-        raise RecipeError(f"tokenizer {str(path)!r} has no {EOD!r} token; proxy models need it between documents")
+    tokenizer, _ = read_tokenizer(path, "give a tokenizer.json or train one (tokenizer.train_on)")
+    token_id(tokenizer, EOD, path, "proxy models need it between documents")
     return tokenizer
 
 

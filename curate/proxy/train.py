@@ -29,7 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from safetensors.torch import load_file, save_file
 from tokenizers import Tokenizer
 
-from curate.errors import OutputError
+from curate.core.errors import OutputError
 from curate.proxy.data import batch_at
 from curate.proxy.model import ProxyConfig, ProxyModel
 from curate.proxy.tokenizer import EOD, eod_id, write_hf_files

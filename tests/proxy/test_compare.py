@@ -8,7 +8,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from curate.errors import RecipeError
+from curate.core.errors import RecipeError
 from curate.proxy.compare import compare
 from curate.proxy.config import CompareConfig, load_compare_config
 

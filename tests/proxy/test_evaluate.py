@@ -73,7 +73,7 @@ def test_continuation_logprobs_match_a_full_forward():
 
 
 def test_loaders_read_the_wheel():
-    from curate.errors import RecipeError
+    from curate.core.errors import RecipeError
     from curate.proxy.evalsets import load_task
 
     try:

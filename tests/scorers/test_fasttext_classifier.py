@@ -8,7 +8,13 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from curate.scorers.fasttext_classifier import FastTextClassifier, TrainConfig, flatten, save_report, train
+from curate.scorers.fasttext_classifier import (
+    FastTextClassifier,
+    TrainConfig,
+    flatten,
+    save_report,
+    train,
+)
 from tests.scorers.tiny_models import two_sets
 
 

@@ -5,11 +5,11 @@ import json
 from pathlib import Path
 
 import pytest
-
-from curate.errors import InputError
-from curate.recipe import load_recipe
-from curate.train_classifier import register_cli
 from corpora import write_jsonl, write_parquet
+
+from curate.cli.classify import register_cli
+from curate.core.errors import InputError
+from curate.engine.recipe import load_recipe
 from tests.scorers.tiny_models import two_sets
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -17,14 +17,14 @@ TEXTS = [
 @pytest.fixture(scope="session")
 def tiny_tokenizer():
     pytest.importorskip("transformers")
-    from curate.scorers.tiny import build_tokenizer
+    from demo_models import build_tokenizer
 
     return build_tokenizer(TEXTS, vocab_size=400)
 
 
 @pytest.fixture(scope="session")
 def tiny_lm_dir(tmp_path_factory: pytest.TempPathFactory, tiny_tokenizer) -> Path:
-    from curate.scorers.tiny import save, tiny_llama
+    from demo_models import save, tiny_llama
 
     return save(tiny_llama(tiny_tokenizer, hidden=32, layers=2, heads=2, context=256), tiny_tokenizer,
                 tmp_path_factory.mktemp("lm"))
@@ -32,7 +32,7 @@ def tiny_lm_dir(tmp_path_factory: pytest.TempPathFactory, tiny_tokenizer) -> Pat
 
 @pytest.fixture(scope="session")
 def tiny_classifier_dir(tmp_path_factory: pytest.TempPathFactory, tiny_tokenizer) -> Path:
-    from curate.scorers.tiny import save, tiny_roberta_classifier
+    from demo_models import save, tiny_roberta_classifier
 
     return save(tiny_roberta_classifier(tiny_tokenizer, num_labels=2, hidden=32), tiny_tokenizer,
                 tmp_path_factory.mktemp("cls"))
@@ -40,7 +40,7 @@ def tiny_classifier_dir(tmp_path_factory: pytest.TempPathFactory, tiny_tokenizer
 
 @pytest.fixture(scope="session")
 def tiny_regressor_dir(tmp_path_factory: pytest.TempPathFactory, tiny_tokenizer) -> Path:
-    from curate.scorers.tiny import save, tiny_roberta_classifier
+    from demo_models import save, tiny_roberta_classifier
 
     return save(tiny_roberta_classifier(tiny_tokenizer, num_labels=1, hidden=32), tiny_tokenizer,
                 tmp_path_factory.mktemp("reg"))

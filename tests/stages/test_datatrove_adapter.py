@@ -1,6 +1,6 @@
 import pytest
 
-from curate.pipeline import run_in_memory
+from curate.engine.pipeline import run_in_memory
 from curate.stages.datatrove_adapter import DatatroveStep
 from curate.stages.gopher import GopherQuality
 

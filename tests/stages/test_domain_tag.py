@@ -6,7 +6,7 @@ import pyarrow as pa
 import pytest
 from pydantic import ValidationError
 
-from curate.pipeline import run_in_memory
+from curate.engine.pipeline import run_in_memory
 from curate.scorers.fasttext_classifier import TrainConfig, train
 from curate.stages.domain_tag import DomainTag, DomainTagParams
 

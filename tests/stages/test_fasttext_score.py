@@ -6,7 +6,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from curate.pipeline import run_in_memory
+from curate.engine.pipeline import run_in_memory
 from curate.scorers.fasttext_classifier import FastTextClassifier, TrainConfig, train
 from curate.stages.fasttext_score import FastTextScore, FastTextScoreParams
 from tests.scorers.tiny_models import two_sets

@@ -1,7 +1,7 @@
 import numpy as np
 import pyarrow as pa
 
-from curate.pipeline import run_in_memory
+from curate.engine.pipeline import run_in_memory
 from curate.stages.lang_id import LangId, bundled_model
 
 

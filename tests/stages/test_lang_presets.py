@@ -2,12 +2,12 @@
 
 import pytest
 
-from curate.pipeline import run_in_memory
+from curate.engine.pipeline import run_in_memory
 from curate.stages.c4 import C4Quality
 from curate.stages.fineweb import FineWebQuality
 from curate.stages.gopher import GopherQuality, GopherRepetition
 from curate.stages.lang_id import LangId
-from curate.stages.lang_presets import PRESETS, preset_for
+from curate.stages.lib.lang_presets import PRESETS, preset_for
 
 
 def heuristics():

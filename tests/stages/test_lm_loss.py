@@ -6,8 +6,8 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from curate.pipeline import run_in_memory
-from curate.stage import Resources
+from curate.core.stage import Resources
+from curate.engine.pipeline import run_in_memory
 from curate.stages.hf_score import HFScore, HFScoreParams
 from curate.stages.lm_loss import LMLoss, LMLossParams
 from tests.scorers.tiny_models import tiny_lm_dir, tiny_regressor_dir, tiny_tokenizer  # noqa: F401

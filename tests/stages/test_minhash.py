@@ -8,7 +8,7 @@ import pytest
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from curate.stages import minhash as mh
+from curate.stages.lib import minhash as mh
 
 
 def _signature(texts: list[str], n: int = 5, num_perm: int = 256, chars: bool = False) -> np.ndarray:

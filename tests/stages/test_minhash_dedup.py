@@ -8,14 +8,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from minhash_fixtures import near_duplicate_corpus, precision_recall
 from pydantic import ValidationError
 
-from curate.pipeline import reduce_step, run_in_memory, summarize_unit
-from curate.reduce import ReduceJob
-from curate.shards import write_parquet
+from curate.engine.pipeline import reduce_step, run_in_memory, summarize_unit
+from curate.engine.reduce import ReduceJob
+from curate.io.shards import write_parquet
 from curate.stages.minhash_dedup import MinhashDedup, MinhashDedupParams
-
-from minhash_fixtures import near_duplicate_corpus, precision_recall
 
 
 @pytest.fixture(scope="module")

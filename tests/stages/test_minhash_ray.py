@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+from minhash_fixtures import near_duplicate_corpus
 
 from curate.cli import main
-from minhash_fixtures import near_duplicate_corpus
 
 RECIPE = Path(__file__).resolve().parents[2] / "recipes" / "dedup.yaml"
 

@@ -5,7 +5,7 @@ import pyarrow as pa
 import pytest
 from pydantic import ValidationError
 
-from curate.pipeline import run_in_memory
+from curate.engine.pipeline import run_in_memory
 from curate.stages.score_buckets import ScoreBuckets, ScoreBucketsParams
 
 

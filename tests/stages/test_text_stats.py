@@ -2,7 +2,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from curate.stages import text_stats as ts
+from curate.stages.lib import text_stats as ts
 
 
 def words(text: str) -> list[str]:

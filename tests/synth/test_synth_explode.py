@@ -1,7 +1,7 @@
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from curate.pipeline import run_in_memory
+from curate.engine.pipeline import run_in_memory
 from curate.stages.explode_synth import ExplodeSynth
 from curate.synth.requests import OUTPUTS_TYPE
 
@@ -38,8 +38,8 @@ def test_one_row_per_output_with_provenance_and_reasons():
 
 
 def test_a_run_counts_outputs_and_empty_units_keep_the_output_schema(tmp_path):
-    from curate.runner import run_recipe
-    from curate.recipe import parse_recipe
+    from curate.engine.recipe import parse_recipe
+    from curate.engine.runner import run_recipe
 
     src = tmp_path / "in"
     src.mkdir()

@@ -1,7 +1,7 @@
 import pyarrow as pa
 import pytest
 
-from curate.registry import get_stage
+from curate.core.registry import get_stage
 
 ENGINE = {"kind": "hf", "model": "data/models/tiny-llama"}
 

@@ -4,9 +4,8 @@ import json
 
 import pyarrow as pa
 
-from curate.pipeline import run_in_memory
-from curate.registry import get_stage
-from curate.pipeline import run_in_memory
+from curate.core.registry import get_stage
+from curate.engine.pipeline import run_in_memory
 from curate.stages.explode_synth import ExplodeSynth
 
 TEXTS = [

@@ -1,0 +1,53 @@
+"""The ``curate`` command line: one parser, each command wired to the function that does the work.
+
+Every subcommand has ``--help``; errors print one line, not a traceback. Each ``curate.cli.<command>``
+module only parses arguments and calls into the package that owns the work (engine, mix, proxy, report,
+publish, scorers); nothing here decides anything.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from curate.core.errors import CurateError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="curate",
+        description="Build pretraining corpora: run recipes of stages over web shards into curated Parquet.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    from curate.cli.classify import register_cli as register_train_classifier
+    from curate.cli.mix import register_cli as register_mix
+    from curate.cli.proxy import register_cli as register_proxy
+    from curate.cli.publish import register_cli as register_publish
+    from curate.cli.report import register_cli as register_report
+    from curate.cli.run import register_cli as register_run
+
+    register_run(sub)
+    register_mix(sub)
+    register_proxy(sub)
+    register_report(sub)
+    register_publish(sub)
+    register_train_classifier(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except CurateError as exc:
+        print(f"curate: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("curate: interrupted; run the same command again to resume", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,8 @@
+"""The run engine: a recipe becomes phases of stages run over work units on an executor.
+
+Owns: ``recipe`` (the recipe model), ``pipeline`` (phases, running a batch through map stages, global
+steps), ``worker`` (one unit through one phase, committed atomically), ``runner`` (plan, check, execute,
+reduce, manifest), ``reduce`` and ``shuffle`` (parallel, resumable reduces through hash-partitioned
+files), ``executors`` (local processes, Ray).
+May import: :mod:`curate.core`, :mod:`curate.io`. Stages are found through the registry, never imported.
+"""

@@ -1,0 +1,6 @@
+"""Input and output: finding input files, planning work units, reading shards, writing shards atomically.
+
+Owns: ``readers`` (Parquet, JSONL[.gz|.zst]; work units; bad records → rejected with reasons),
+``shards`` (atomic Parquet/JSON writes), ``files`` (finding Parquet files of a run output or glob).
+May import: :mod:`curate.core`.
+"""

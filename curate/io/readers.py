@@ -1,0 +1,358 @@
+"""Input discovery, work-unit planning and shard reading (Parquet, JSONL plain/.gz/.zst; any fsspec path).
+
+The unit of work is an input shard: a JSONL file, or a range of a Parquet file's row groups (large
+Parquet files are split so that one unit holds about ``rows_per_unit`` rows). Everything a unit needs to be
+read again lives in :class:`WorkUnit`, so any worker on any node can read it.
+
+A file that cannot be read at all (missing, truncated, no text column) stops the run before any work,
+with an :class:`~curate.core.errors.InputError` naming it. A record that cannot be used (invalid UTF-8, broken
+JSON, text that is not a string, empty text) is dropped into ``rejected/`` with ``drop_stage = "read"`` and
+a reason naming the file and line or row: nothing is lost.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+from dataclasses import dataclass
+from typing import Iterable, Literal
+
+import fsspec
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from curate.core.errors import InputError
+from curate.core.schema import DROP_REASON, DROP_STAGE, ID, READ_STAGE, TEXT, stable_ids
+
+Format = Literal["parquet", "jsonl"]
+_JSONL_SUFFIXES = (".jsonl", ".json", ".ndjson")
+_COMPRESSIONS = (".gz", ".zst", ".zstd")
+
+
+def format_of(path: str) -> Format:
+    """The input format named by a file's extension (``.parquet``, ``.jsonl[.gz|.zst]``)."""
+    name = path.lower()
+    for comp in _COMPRESSIONS:
+        if name.endswith(comp):
+            name = name[: -len(comp)]
+    if name.endswith(".parquet") or name.endswith(".pq"):
+        return "parquet"
+    if name.endswith(_JSONL_SUFFIXES):
+        return "jsonl"
+    raise InputError(
+        f"{path}: cannot tell the format from the extension; use .parquet, .jsonl, .jsonl.gz or .jsonl.zst, "
+        "or set `input.format` in the recipe"
+    )
+
+
+def _is_input_file(path: str) -> bool:
+    try:
+        format_of(path)
+        return True
+    except InputError:
+        return False
+
+
+def find_inputs(patterns: Iterable[str]) -> list[str]:
+    """Expand paths, globs and directories (local, ``hf://``, ``s3://``, any fsspec URL) into sorted files.
+
+    A pattern that matches nothing is an error naming it: a typo must not produce an empty run.
+    """
+    files: list[str] = []
+    for pattern in patterns:
+        fs, path = fsspec.core.url_to_fs(pattern)
+        if fs.isdir(path):
+            matched = [p for p in fs.find(path) if _is_input_file(p)]
+        elif any(ch in path for ch in "*?["):
+            matched = [p for p in fs.glob(path) if fs.isfile(p) and _is_input_file(p)]
+        elif fs.exists(path):
+            matched = [path]
+        else:
+            raise InputError(f"input {pattern!r} does not exist")
+        if not matched:
+            raise InputError(f"input {pattern!r} matches no .parquet or .jsonl[.gz|.zst] file")
+        local = isinstance(fs, fsspec.implementations.local.LocalFileSystem) and "://" not in pattern
+        files.extend(p if local else fs.unstrip_protocol(p) for p in sorted(matched))
+    seen: set[str] = set()
+    return [f for f in files if not (f in seen or seen.add(f))]
+
+
+@dataclass(frozen=True)
+class ColumnMap:
+    """Which input columns hold the id and the text (renamed to ``id`` and ``text`` on read)."""
+
+    id_column: str = ID
+    text_column: str = TEXT
+
+
+@dataclass(frozen=True)
+class WorkUnit:
+    """One piece of input a worker reads on its own: a file, or a range of a Parquet file's row groups."""
+
+    index: int
+    path: str
+    format: Format
+    row_groups: tuple[int, ...] | None = None
+    start_row: int = 0
+    max_rows: int | None = None
+
+    @property
+    def label(self) -> str:
+        if self.row_groups is None:
+            return self.path
+        return f"{self.path}[row groups {self.row_groups[0]}-{self.row_groups[-1]}]"
+
+
+def plan_units(
+    files: list[str], columns: ColumnMap, fmt: str = "auto", rows_per_unit: int = 50_000, limit: int | None = None
+) -> list[WorkUnit]:
+    """Cut the inputs into work units, reading only Parquet footers; unreadable files fail here, before work."""
+    units: list[WorkUnit] = []
+    remaining = limit
+    for path in files:
+        if remaining is not None and remaining <= 0:
+            break
+        file_format: Format = format_of(path) if fmt == "auto" else fmt  # type: ignore[assignment]
+        if file_format == "parquet":
+            pieces = _plan_parquet(path, columns, rows_per_unit)
+        else:
+            pieces = [(None, 0, _count_lines(path) if remaining is not None else None)]
+        for row_groups, start, rows in pieces:
+            cap = None
+            if remaining is not None:
+                cap = min(rows, remaining) if rows is not None else remaining
+                remaining -= cap
+            units.append(WorkUnit(len(units), path, file_format, row_groups, start, cap))
+            if remaining is not None and remaining <= 0:
+                break
+    return units
+
+
+def open_parquet(path: str) -> pq.ParquetFile:
+    try:
+        fs, p = fsspec.core.url_to_fs(path)
+        return pq.ParquetFile(fs.open(p, "rb"))
+    except Exception as exc:  # truncated, not Parquet, unreachable
+        raise InputError(f"{path}: cannot read as Parquet ({exc}); fix or remove the file") from exc
+
+
+def _plan_parquet(path: str, columns: ColumnMap, rows_per_unit: int) -> list[tuple[tuple[int, ...], int, int]]:
+    meta = open_parquet(path).metadata
+    names = meta.schema.to_arrow_schema().names
+    if columns.text_column not in names:
+        raise InputError(
+            f"{path}: no text column {columns.text_column!r} (columns: {', '.join(names)}); "
+            "set `input.text_column` in the recipe"
+        )
+    pieces: list[tuple[tuple[int, ...], int, int]] = []
+    group: list[int] = []
+    start = rows = 0
+    for rg in range(meta.num_row_groups):
+        group.append(rg)
+        rows += meta.row_group(rg).num_rows
+        if rows >= rows_per_unit:
+            pieces.append((tuple(group), start, rows))
+            start, group, rows = start + rows, [], 0
+    if group or not pieces:
+        pieces.append((tuple(group), start, rows))
+    return pieces
+
+
+def _read_bytes(path: str) -> bytes:
+    try:
+        fs, p = fsspec.core.url_to_fs(path)
+        with fs.open(p, "rb") as f:
+            raw = f.read()
+        lower = path.lower()
+        if lower.endswith(".gz"):
+            return gzip.decompress(raw)
+        if lower.endswith((".zst", ".zstd")):
+            import zstandard
+
+            return zstandard.ZstdDecompressor().stream_reader(io.BytesIO(raw)).read()
+        return raw
+    except Exception as exc:
+        raise InputError(f"{path}: cannot read ({exc}); fix or remove the file") from exc
+
+
+def _count_lines(path: str) -> int:
+    data = _read_bytes(path)
+    return data.count(b"\n") + (0 if data.endswith(b"\n") or not data else 1)
+
+
+def read_unit(unit: WorkUnit, columns: ColumnMap) -> tuple[pa.Table, pa.Table]:
+    """Read one unit into (documents, rejected read records).
+
+    Documents have ``id`` and ``text`` as strings, first, then every other input column. Rejected records
+    carry ``id``, ``text`` (the raw record, so nothing is lost), ``drop_stage`` and ``drop_reason``.
+    """
+    if unit.format == "parquet":
+        table = open_parquet(unit.path).read_row_groups(list(unit.row_groups or ()))
+        where = [f"{unit.path}:row {unit.start_row + i}" for i in range(table.num_rows)]
+        raw_text = None
+    else:
+        table, where, raw_text = _read_jsonl(unit.path, columns)
+    if unit.max_rows is not None and table.num_rows > unit.max_rows:
+        table, where = table.slice(0, unit.max_rows), where[: unit.max_rows]
+    return _normalise(table, unit, columns, where, raw_text)
+
+
+def _read_jsonl(path: str, columns: ColumnMap) -> tuple[pa.Table, list[str], list[str | None]]:
+    """Parse JSONL line by line (a per-record Python path: one bad line must not sink the file)."""
+    lines = _read_bytes(path).split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()
+    records: list[dict] = []
+    where: list[str] = []
+    bad: list[str | None] = []  # reason per record, None when fine
+    raw_text: list[str | None] = []
+    for number, line in enumerate(lines, start=1):
+        where.append(f"{path}:line {number}")
+        try:
+            obj = json.loads(line.decode("utf-8"))
+            if not isinstance(obj, dict):
+                raise ValueError(f"a JSON {type(obj).__name__}, not an object")
+        except UnicodeDecodeError as exc:
+            records.append({})
+            bad.append(f"invalid UTF-8 ({exc.reason} at byte {exc.start})")
+            raw_text.append(line.decode("utf-8", errors="replace"))
+            continue
+        except ValueError as exc:
+            records.append({})
+            bad.append(f"bad JSON ({exc})")
+            raw_text.append(line.decode("utf-8", errors="replace"))
+            continue
+        value = obj.get(columns.text_column)
+        if not isinstance(value, str):
+            missing = columns.text_column not in obj
+            bad.append(f"no {columns.text_column!r} field" if missing else f"text is a JSON {type(value).__name__}, not a string")
+            raw_text.append(line.decode("utf-8"))
+            obj = {k: v for k, v in obj.items() if k != columns.text_column}
+        else:
+            bad.append(None)
+            raw_text.append(None)
+        records.append(obj)
+    table = _records_to_table(records)
+    reasons = pa.array(bad, type=pa.string())
+    return table.append_column("__read_error", reasons), where, raw_text
+
+
+def _records_to_table(records: list[dict]) -> pa.Table:
+    """Columns in first-seen order; a column whose values do not share one type is kept as JSON text."""
+    names: dict[str, None] = {}
+    for rec in records:
+        names.update(dict.fromkeys(rec))
+    arrays = {}
+    for name in names:
+        values = [rec.get(name) for rec in records]
+        try:
+            arrays[name] = pa.array(values)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            arrays[name] = pa.array(
+                [v if v is None or isinstance(v, str) else json.dumps(v, ensure_ascii=False) for v in values]
+            )
+    if not arrays:
+        return pa.table({"__empty": pa.nulls(len(records))}).drop(["__empty"])
+    return pa.table(arrays)
+
+
+def _text_problems(text: pa.ChunkedArray) -> tuple[pa.Array, pa.Array]:
+    """Validated text and a reason per row (None when usable). Vectorised except for broken UTF-8."""
+    t = text.type
+    if pa.types.is_null(t):
+        return pa.nulls(len(text), pa.string()), pa.array(["text is null"] * len(text), pa.string())
+    if pa.types.is_binary(t) or pa.types.is_large_binary(t):
+        decoded = []
+        for value in text.to_pylist():  # per-row: only binary columns need it
+            try:
+                decoded.append(None if value is None else value.decode("utf-8"))
+            except UnicodeDecodeError:
+                decoded.append(None)
+        reasons = [
+            None if d is not None else ("text is null" if v is None else "invalid UTF-8")
+            for d, v in zip(decoded, text.to_pylist())
+        ]
+        return pa.array(decoded, pa.string()), pa.array(reasons, pa.string())
+    if not (pa.types.is_string(t) or pa.types.is_large_string(t)):
+        return pa.nulls(len(text), pa.string()), pa.array([f"text is {t}, not a string"] * len(text), pa.string())
+    arr = text.combine_chunks().cast(pa.string()) if len(text) else pa.array([], pa.string())
+    try:
+        arr.validate(full=True)
+    except pa.ArrowInvalid:
+        return _text_problems(arr.cast(pa.binary()))
+    empty = pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(arr)), 0)
+    reasons = pc.if_else(pc.is_null(arr), "text is null", pc.if_else(empty, "empty text", pa.scalar(None, pa.string())))
+    return arr, reasons
+
+
+def _repeated_ids(ids: pa.Array | pa.ChunkedArray, reason: pa.Array, where: list[str]) -> pa.Array:
+    """A reason for each usable record whose id an earlier usable record of this unit already has."""
+    import polars as pl
+
+    usable = pl.Series(pc.is_null(reason).to_numpy(zero_copy_only=False))
+    frame = pl.DataFrame({"id": pl.Series(pa.chunked_array([ids]) if isinstance(ids, pa.Array) else ids), "ok": usable})
+    frame = frame.with_row_index("row")
+    first = frame.filter(pl.col("ok")).group_by("id", maintain_order=True).agg(pl.col("row").first().alias("first"))
+    repeats = frame.join(first, on="id", how="left").filter(pl.col("ok") & (pl.col("row") != pl.col("first")))
+    out: list[str | None] = [None] * len(ids)
+    for row, first_row in repeats.select("row", "first").iter_rows():
+        out[row] = f"duplicate id (first is {where[first_row].rsplit(':', 1)[1]})"
+    return pa.array(out, pa.string())
+
+
+def _normalise(
+    table: pa.Table, unit: WorkUnit, columns: ColumnMap, where: list[str], raw_text: list[str | None] | None
+) -> tuple[pa.Table, pa.Table]:
+    n = table.num_rows
+    read_error = table.column("__read_error") if "__read_error" in table.column_names else pa.nulls(n, pa.string())
+    table = table.drop([c for c in ("__read_error",) if c in table.column_names])
+
+    if columns.text_column in table.column_names:
+        text, text_reason = _text_problems(table.column(columns.text_column))
+    else:
+        text = pa.nulls(n, pa.string())
+        text_reason = pa.array([f"no {columns.text_column!r} field"] * n, pa.string())
+    reason = pc.coalesce(read_error, text_reason)
+
+    ids = stable_ids(unit.path, unit.start_row, n)
+    if columns.id_column in table.column_names:
+        given = table.column(columns.id_column)
+        given = given.cast(pa.string()) if not pa.types.is_string(given.type) else given
+        ids = pc.coalesce(given, ids)
+    reason = pc.coalesce(reason, _repeated_ids(ids, reason, where))
+    rest = [c for c in table.column_names if c not in (columns.id_column, columns.text_column, ID, TEXT)]
+    docs = pa.table([ids, text] + [table.column(c) for c in rest], names=[ID, TEXT] + rest)
+
+    bad = pc.is_valid(reason).to_numpy(zero_copy_only=False)
+    if not bad.any():
+        return docs, _empty_rejected()
+    bad_idx = np.flatnonzero(bad)
+    kept = docs.filter(pa.array(~bad))
+    shown_text = text.to_pylist()
+    if raw_text is not None:
+        shown_text = [r if r is not None else t for r, t in zip(raw_text, shown_text)]
+    original = table.column(columns.text_column).to_pylist() if columns.text_column in table.column_names else None
+    rej_text = []
+    for i in bad_idx:
+        value = shown_text[i]
+        if value is None and original is not None and original[i] is not None:
+            o = original[i]
+            value = o.decode("utf-8", errors="replace") if isinstance(o, bytes) else json.dumps(o, ensure_ascii=False)
+        rej_text.append(value)
+    reasons = reason.to_pylist()
+    rejected = pa.table(
+        {
+            ID: ids.take(pa.array(bad_idx)),
+            TEXT: pa.array(rej_text, pa.string()),
+            DROP_STAGE: pa.array([READ_STAGE] * len(bad_idx), pa.string()),
+            DROP_REASON: pa.array([f"{READ_STAGE}:{reasons[i]} at {where[i]}" for i in bad_idx], pa.string()),
+        }
+    )
+    return kept, rejected
+
+
+def _empty_rejected() -> pa.Table:
+    return pa.table({c: pa.array([], pa.string()) for c in (ID, TEXT, DROP_STAGE, DROP_REASON)})

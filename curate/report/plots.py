@@ -1,0 +1,139 @@
+"""PNG plots of a run, drawn with matplotlib's object API on the Agg canvas.
+
+Plots take plain numbers (already aggregated by :mod:`curate.report.html`) and a path, so they never touch
+Parquet and never hold documents. We build ``Figure`` objects directly instead of going through
+``pyplot``: no global backend switch, no figure registry to leak, safe in any process (a Ray worker, a
+notebook with its own backend).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+#: One colour for kept, one for dropped, everywhere.
+KEPT = "#3b7dd8"
+DROPPED = "#d8643b"
+DPI = 100
+
+
+def _figure(width: float, height: float) -> Figure:
+    fig = Figure(figsize=(width, height), dpi=DPI, layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _save(fig: Figure, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # no Software/date metadata: the same run draws the same bytes
+    fig.savefig(path, format="png", metadata={"Software": None})
+    return path
+
+
+def _human(value: float, _pos: object = None) -> str:
+    for unit, size in (("T", 1e12), ("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if abs(value) >= size:
+            return f"{value / size:.3g}{unit}"
+    return f"{value:.0f}" if float(value).is_integer() else f"{value:.3g}"
+
+
+def funnel(steps: list[dict], path: Path) -> Path:
+    """Documents and characters kept after each step, with the documents each step dropped."""
+    names = [s["name"] for s in steps]
+    y = np.arange(len(names))
+    fig = _figure(11, 1.2 + 0.45 * len(names))
+    docs, chars = fig.subplots(1, 2, sharey=True)
+    kept = np.array([s["kept"] for s in steps], dtype=float)
+    dropped = np.array([s["dropped"] for s in steps], dtype=float)
+    docs.barh(y, kept, color=KEPT, label="kept")
+    docs.barh(y, dropped, left=kept, color=DROPPED, label="dropped here")
+    docs.set_title("documents after each step")
+    docs.legend(loc="lower right", fontsize="small")
+    chars_kept = np.array([s["chars_kept"] for s in steps], dtype=float)
+    chars_lost = np.array([s["chars_in"] - s["chars_kept"] for s in steps], dtype=float)
+    chars.barh(y, chars_kept, color=KEPT)
+    chars.barh(y, chars_lost, left=chars_kept, color=DROPPED)
+    chars.set_title("characters after each step")
+    docs.set_yticks(y, names)
+    docs.invert_yaxis()
+    for ax in (docs, chars):
+        ax.xaxis.set_major_formatter(FuncFormatter(_human))
+        ax.grid(axis="x", alpha=0.3)
+    for i, (k, total) in enumerate(zip(kept, kept + dropped)):
+        share = 100.0 * k / total if total else 100.0
+        docs.annotate(f"{share:.1f}%", (k + (total - k), i), xytext=(3, 0), textcoords="offset points", va="center", fontsize="small")
+    return _save(fig, path)
+
+
+def drop_reasons(by_step: dict[str, list[tuple[str, int]]], path: Path) -> Path:
+    """Top drop reasons of every step that dropped something, one panel per step."""
+    steps = [s for s, rows in by_step.items() if rows]
+    heights = [max(1, len(by_step[s])) for s in steps]
+    fig = _figure(10, 0.8 + sum(0.32 * h + 0.7 for h in heights))
+    axes = fig.subplots(len(steps), 1, gridspec_kw={"height_ratios": heights}, squeeze=False)[:, 0]
+    for ax, step in zip(axes, steps):
+        rows = by_step[step]
+        labels = [r if len(r) <= 48 else r[:47] + "…" for r, _ in rows]
+        counts = [c for _, c in rows]
+        ax.barh(np.arange(len(rows)), counts, color=DROPPED)
+        for i, c in enumerate(counts):
+            ax.annotate(f"{c:,}", (c, i), xytext=(3, 0), textcoords="offset points", va="center", fontsize="small")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_yticks(np.arange(len(rows)), labels, fontsize="small")
+        ax.invert_yaxis()
+        ax.set_title(f"{step}: {sum(counts):,} dropped", loc="left", fontsize="medium")
+        ax.xaxis.set_major_formatter(FuncFormatter(_human))
+        ax.grid(axis="x", alpha=0.3)
+    return _save(fig, path)
+
+
+def categories(counts: list[tuple[str, int]], title: str, path: Path, unit: str = "documents") -> Path:
+    """Horizontal bars of a categorical column's counts (already sorted and capped by the caller)."""
+    fig = _figure(9, 1.0 + 0.32 * max(1, len(counts)))
+    ax = fig.subplots()
+    y = np.arange(len(counts))
+    values = np.array([c for _, c in counts], dtype=float)
+    ax.barh(y, values, color=KEPT)
+    ax.set_yticks(y, [label for label, _ in counts])
+    ax.invert_yaxis()
+    total = values.sum()
+    for i, v in enumerate(values):
+        ax.annotate(f"{100 * v / total:.1f}%" if total else "", (v, i), xytext=(3, 0), textcoords="offset points", va="center", fontsize="small")
+    ax.set_title(title)
+    ax.set_xlabel(unit)
+    ax.xaxis.set_major_formatter(FuncFormatter(_human))
+    ax.grid(axis="x", alpha=0.3)
+    return _save(fig, path)
+
+
+def histogram(edges: np.ndarray, counts: np.ndarray, title: str, path: Path, nulls: int = 0) -> Path:
+    """A histogram from precomputed bin edges and counts (the caller streams the column)."""
+    fig = _figure(7, 3.6)
+    ax = fig.subplots()
+    ax.stairs(counts, edges, fill=True, color=KEPT)
+    note = f" ({nulls:,} missing)" if nulls else ""
+    ax.set_title(f"{title}{note}")
+    ax.set_ylabel("documents")
+    ax.yaxis.set_major_formatter(FuncFormatter(_human))
+    ax.grid(axis="y", alpha=0.3)
+    return _save(fig, path)
+
+
+def buckets(labels: list[str], docs: list[int], amounts: list[int], unit: str, title: str, path: Path) -> Path:
+    """Tokens (or characters) and documents per bucket value, side by side."""
+    fig = _figure(10, 3.8)
+    left, right = fig.subplots(1, 2)
+    x = np.arange(len(labels))
+    left.bar(x, amounts, color=KEPT)
+    left.set_title(f"{unit} per {title}")
+    right.bar(x, docs, color="#7a7a7a")
+    right.set_title(f"documents per {title}")
+    for ax in (left, right):
+        ax.set_xticks(x, labels, rotation=90 if len(labels) > 12 else 0, fontsize="small")
+        ax.yaxis.set_major_formatter(FuncFormatter(_human))
+        ax.grid(axis="y", alpha=0.3)
+    return _save(fig, path)

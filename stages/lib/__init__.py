@@ -1,0 +1,7 @@
+"""Helpers shared by the stage modules (not stages themselves, so the registry does not load them).
+
+``columns`` (adding typed columns), ``device`` (torch device/threads for model stages), ``tdigest``
+(mergeable quantile sketches), ``text_stats`` (vectorised word/line statistics), ``lang_presets``
+(per-language filter thresholds), ``minhash`` (signatures, LSH, star contraction) and ``minhash_clusters``
+(MinHash's parallel reduce steps).
+"""

@@ -1,0 +1,216 @@
+"""Vectorised text statistics for the heuristic filters: words, lines, paragraphs, n-grams over a batch.
+
+Word splitting is our own regex tokenizer, run by polars over the whole batch at once. It reproduces
+what the Gopher / C4 / FineWeb filters in datatrove get from spaCy's English tokenizer closely enough
+for their thresholds (see docs/filters.md for where it differs): punctuation at the edges of a
+whitespace-separated chunk is one token per character, hyphens and dashes split words, ``n't`` and
+``'s``-style endings are their own tokens, abbreviations such as ``U.S.`` and URLs stay whole, and
+characters of scripts written without spaces (Han, kana, Hangul) are one word each.
+
+Everything here returns flat arrays plus the document index of each element, so per-document
+statistics are ``np.bincount`` / ``reduceat`` over the batch rather than a Python loop per document.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from curate.core.hashing import GOLDEN, MIX1
+
+CJK = r"\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}"
+_OPT = "\ue000"  # stands in for the dashes of a command-line option (-l, --help), kept inside the word
+_JOIN = "\ue001"  # stands in for a hyphen or slash that does not split (GPL-2, x-1, and/or)
+_EDGE = rf"[^\s\p{{P}}\p{{S}}{CJK}]|[/~@{_OPT}]"  # a character a word may start or end with
+_URL = r"(?:https?|ftp)://[^\s]*[\w/]"
+#: Rewrites before matching, each (pattern, replacement): split contractions (do n't, it 's, can not);
+#: outside URLs, split a:b a/b a=b between letters and lower.Upper; keep letter-digit hyphens and the
+#: dashes of an option inside their word. Placeholders keep every length unchanged.
+_REWRITES = (
+    (r"(?i)(\w)(n['’]t|['’](?:s|re|ve|ll|d|m))\b", "${1} ${2}"),
+    (r"(?i)\b(can)(not)\b", "${1} ${2}"),
+    (r"\band/or\b", "and" + _JOIN + "or"),
+    (r"(\p{L})-(\d)", "${1}" + _JOIN + "${2}"),
+    (r"(^|\s)--(\w)", "${1}" + _OPT * 2 + "${2}"),
+    (r"(^|\s)-(\w)", "${1}" + _OPT + "${2}"),
+    (r"(\d)(km|kg|mg|mb|MB|kb|KB|gb|GB|tb|TB|[KMGTgm])\b", "${1} ${2}"),
+)
+#: Inside a word (never a URL), these split: a:b a/b a=b a<b between letters, and lower.Upper.
+_INFIX = (r"([\p{L}\d])([:<>=/])(\p{L})", r"(\p{Ll})(\.)(\p{Lu})")
+_EMAIL = r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
+#: Abbreviations that keep their period (spaCy's English exceptions): titles, months, company forms, letters.
+_ABBREV = (
+    r"\b(?:Adm|Apr|Aug|Bros|Calif|Co|Corp|Dec|Dr|Feb|Gen|Gov|Inc|Jan|Jr|Jul|Jun|Ltd|Mar|Mr|Mrs|Ms|Mt|Nov|Oct"
+    r"|Prof|Rep|Rev|Sen|Sep|Sept|St|co|vs|[a-zäöü])\."
+)
+WORD_PATTERN = (
+    _URL + "|" + _EMAIL  # URLs stay whole (trailing punctuation split off)
+    + r"|(?:\p{L}\.){2,}|\p{Lu}\.|" + _ABBREV  # abbreviations and initials: U.S. e.g. J. Inc.
+    + rf"|[{CJK}]"  # one word per CJK character
+    r"|(?i:n['’]t|['’](?:s|re|ve|ll|d|m)\b)"  # contraction endings
+    r"|\.{2,}|--+|''|\):|8\)|C\+\+"  # ellipsis, double dash, double quote, "):", "8)" and C++ stay one token
+    r"|\.[\w/]+(?:[^\s\p{Pd}]*\w)?"  # a word may start with a period: .pyc ./configure
+    rf"|(?:{_EDGE})(?:[^\s\p{{Pd}}{CJK}]*(?:{_EDGE}))?"  # a word: inner punctuation kept (os.path, 3.5, x=1)
+    r"|\S"  # any other character: a token on its own
+)
+#: Characters that end a sentence (Unicode Sentence_Terminal: . ! ? 。 ！ ？ । ...), plus three Khmer signs
+#: datatrove's TERMINAL_PUNCTUATION also lists.
+TERMINAL = r"[\p{Sentence_Terminal}\x{17D6}\x{17D9}\x{17DA}]"
+_LINE_BREAK = r"\r\n|[\n\r\x0b\x0c\x1c\x1d\x1e\x85\x{2028}\x{2029}]"
+
+
+def as_array(text: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """The text column as one contiguous string array (nulls read as empty text)."""
+    if isinstance(text, pa.ChunkedArray):
+        text = text.combine_chunks() if text.num_chunks != 1 else text.chunk(0)
+    if pa.types.is_large_string(text.type):
+        text = text.cast(pa.string())
+    return pc.fill_null(text, "")
+
+
+@dataclass
+class Pieces:
+    """Flat pieces (words, lines, ...) of a batch: ``values[i]`` belongs to document ``doc[i]``."""
+
+    values: pa.Array
+    doc: np.ndarray
+    n_docs: int
+
+    def per_doc(self, weights: np.ndarray | None = None) -> np.ndarray:
+        """Sum of ``weights`` (or count of pieces) per document."""
+        return np.bincount(self.doc, weights=weights, minlength=self.n_docs)
+
+    def lengths(self) -> np.ndarray:
+        return pc.utf8_length(self.values).to_numpy(zero_copy_only=False).astype(np.int64)
+
+    def select(self, mask: np.ndarray) -> "Pieces":
+        return Pieces(self.values.filter(pa.array(mask)), self.doc[mask], self.n_docs)
+
+
+def flatten(lists: pa.Array | pa.ChunkedArray, n_docs: int) -> Pieces:
+    """Pieces from a list array with one list per document."""
+    if isinstance(lists, pa.ChunkedArray):
+        lists = lists.combine_chunks()
+    doc = pc.list_parent_indices(lists).to_numpy(zero_copy_only=False).astype(np.int64)
+    values = pc.list_flatten(lists)
+    if pa.types.is_large_string(values.type):
+        values = values.cast(pa.string())
+    return Pieces(values, doc, n_docs)
+
+
+def split_words(text: pa.Array) -> Pieces:
+    """Words of every document (see the module docstring for the rules), flattened in order."""
+    series = pl.Series(values=text)
+    for pattern, replacement in _REWRITES:
+        series = series.str.replace_all(pattern, replacement)
+    lists = series.str.extract_all(WORD_PATTERN)
+    doc = np.repeat(np.arange(len(text)), lists.list.len().fill_null(0).to_numpy())
+    words = lists.explode().drop_nulls()  # an empty list explodes to one null
+    inner = words.str.contains("|".join(_INFIX)) & ~words.str.contains(f"^(?:{_URL}|{_EMAIL})$")
+    if inner.any():
+        # split the few words with an infix: rewrite those words only, re-match, splice back in order
+        parts = words.to_frame("w").with_columns(pl.int_range(pl.len()).alias("i")).filter(inner)
+        fixed = parts.get_column("w")
+        for pattern in _INFIX:
+            fixed = fixed.str.replace_all(pattern, "${1} ${2} ${3}")
+        pieces = fixed.str.extract_all(WORD_PATTERN)
+        where = parts.get_column("i").to_numpy()
+        keep = np.ones(len(words), dtype=bool)
+        keep[where] = False
+        index = np.concatenate([np.flatnonzero(keep), np.repeat(where, pieces.list.len().to_numpy())])
+        order = np.argsort(index, kind="stable")
+        words = pl.concat([words.filter(pl.Series(keep)), pieces.explode().drop_nulls()])[order]
+        doc = doc[index[order]]
+    return Pieces(words.to_arrow().cast(pa.string()), doc, len(text))
+
+
+def word_classes(words: Pieces) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per word: has a letter/number (not a symbol word), has a letter (alphabetic), is all punctuation."""
+    s = pl.Series(values=words.values)
+    frame = pl.DataFrame({"w": s}).select(
+        pl.col("w").str.contains(r"[\p{L}\p{N}\p{M}]").alias("word"),
+        pl.col("w").str.contains(r"\p{L}").alias("alpha"),
+        pl.col("w").str.contains(r"^\p{P}+$").alias("punct"),
+    )
+    return tuple(frame.get_column(c).to_numpy() for c in ("word", "alpha", "punct"))  # type: ignore[return-value]
+
+
+def split_lines(text: pa.Array) -> Pieces:
+    """Lines as Python's ``str.splitlines()`` gives them (no trailing empty line; none for empty text)."""
+    pieces = flatten(pc.split_pattern_regex(text, _LINE_BREAK), len(text))
+    counts = pieces.per_doc()
+    last = np.cumsum(counts) - 1
+    ends_with_break = pc.match_substring_regex(text, f"(?:{_LINE_BREAK})$").to_numpy(zero_copy_only=False)
+    empty = pc.equal(text, "").to_numpy(zero_copy_only=False)
+    drop = np.zeros(len(pieces.doc), dtype=bool)
+    drop[last[(ends_with_break | empty) & (counts > 0)]] = True
+    return pieces.select(~drop)
+
+
+def split_on(text: pa.Array, pattern: str, regex: bool = True) -> Pieces:
+    """Pieces of every document split on ``pattern`` (like ``re.split`` / ``str.split``)."""
+    lists = pc.split_pattern_regex(text, pattern) if regex else pc.split_pattern(text, pattern)
+    return flatten(lists, len(text))
+
+
+def piece_ids(pieces: Pieces) -> np.ndarray:
+    """An integer per piece, equal for equal strings within the batch (exact, from a dictionary)."""
+    encoded = pc.dictionary_encode(pieces.values)
+    return encoded.indices.to_numpy(zero_copy_only=False).astype(np.uint64)
+
+
+def duplicates(doc: np.ndarray, key: np.ndarray) -> np.ndarray:
+    """True where ``key`` already occurred earlier in the same document (first occurrence is not a duplicate)."""
+    frame = pl.DataFrame({"d": doc, "k": key})
+    return (~frame.select(pl.col("k").is_first_distinct().over("d")).to_series()).to_numpy()
+
+
+
+
+def ngram_keys(ids: np.ndarray, doc: np.ndarray, ns: list[int]) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """For each n in ``ns``: a 64-bit key of the word n-gram starting at each position, and which
+    positions start a full n-gram inside one document. Built incrementally, one pass per word offset."""
+    m, out = len(ids), {}
+    key = np.zeros(m, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for j in range(max(ns, default=0)):
+            shifted = np.zeros(m, dtype=np.uint64)
+            if j < m:
+                shifted[: m - j] = ids[j:] + np.uint64(1)
+            key = (key * GOLDEN + shifted) ^ (key >> np.uint64(29)) * MIX1
+            if j + 1 in ns:
+                n = j + 1
+                valid = np.zeros(m, dtype=bool)
+                if m >= n:
+                    valid[: m - n + 1] = doc[: m - n + 1] == doc[n - 1 :]
+                out[n] = (key.copy(), valid)
+    return out
+
+
+def window_sum(values: np.ndarray, n: int) -> np.ndarray:
+    """Sum of ``values[i:i+n]`` at each position i (partial windows at the end)."""
+    c = np.concatenate([[0], np.cumsum(values)])
+    idx = np.minimum(np.arange(len(values)) + n, len(values))
+    return c[idx] - c[:-1]
+
+
+def ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    """num / den, with 0 where den is 0."""
+    num = np.asarray(num, dtype=np.float64)
+    den = np.asarray(den, dtype=np.float64)
+    return np.divide(num, den, out=np.zeros_like(num), where=den > 0)
+
+
+def first_failure(rules: list[tuple[str, np.ndarray]], n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Keep mask and, per row, the name of the first failing rule in ``rules`` order ("" when kept)."""
+    reasons = np.full(n, "", dtype=object)
+    failed = np.zeros(n, dtype=bool)
+    for name, fails in rules:
+        new = fails & ~failed
+        reasons[new] = name
+        failed |= fails
+    return ~failed, reasons

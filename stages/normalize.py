@@ -32,6 +32,7 @@ from pydantic import Field
 from curate.registry import register
 from curate.schema import TEXT
 from curate.stage import MapStage, Params, Verdict
+from curate.stages._rows import on_rows
 
 DEFAULT_SPECIAL_TOKENS = [
     "<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|im_sep|>", "<|endofprompt|>",
@@ -92,10 +93,10 @@ class Normalize(MapStage):
             text = new
 
         if p.fix_mojibake:
-            step("mojibake", _on_rows(text, pc.match_substring_regex(text, MOJIBAKE), _ftfy))
+            step("mojibake", on_rows(text, pc.match_substring_regex(text, MOJIBAKE), _ftfy))
         if p.form != "none":
             form = p.form
-            step(form.lower(), _on_rows(text, pc.invert(pc.string_is_ascii(text)), lambda s: unicodedata.normalize(form, s)))
+            step(form.lower(), on_rows(text, pc.invert(pc.string_is_ascii(text)), lambda s: unicodedata.normalize(form, s)))
         if p.remove_control:
             step("control", pc.replace_substring_regex(text, CONTROL, ""))
         if p.remove_zero_width:
@@ -122,17 +123,6 @@ class Normalize(MapStage):
 def _re2_literal(ch: str) -> str:
     """``ch`` as a literal in an RE2 replacement string (only the backslash is special there)."""
     return "\\\\" if ch == "\\" else ch
-
-
-def _on_rows(text: pa.Array, rows: pa.Array, fn) -> pa.Array:
-    """``fn`` applied to the flagged rows only (a per-row Python path, kept to the rows a kernel picked)."""
-    picked = np.flatnonzero(pc.fill_null(rows, False).to_numpy(zero_copy_only=False))
-    if len(picked) == 0:
-        return text
-    values = text.to_pylist()
-    for i in picked:
-        values[i] = fn(values[i])
-    return pa.array(values, pa.string())
 
 
 def _ftfy(s: str) -> str:

@@ -7,7 +7,9 @@ non-alphanumerics), ``soft_threshold`` or more distinct soft-banned words, banne
 with everything but letters and digits removed, so ``bad-word`` finds ``badword``). Registered domains come
 from the Public Suffix List that tldextract ships (never fetched at run time). Two differences, both
 deliberate: hosts and URL words are lower-cased before matching (datatrove matches ``BadWord`` in a URL
-case-sensitively), and an allowlisted domain (or any host under it) is kept whatever else matches.
+case-sensitively), and a host without a known public suffix (``cheap-deals.example``, intranet names) is
+matched as if its last label were one (datatrove never blocks those). An allowlisted domain (or any host
+under it) is kept whatever else matches.
 
 Reasons name the rule and what matched: ``blocked_domain=example.com``, ``blocked_subdomain=a.example.com``,
 ``blocked_url``, ``banned_word=casino``, ``soft_banned_words=cheap+pills``, ``banned_substring=xxx``,
@@ -126,11 +128,17 @@ class UrlFilter(FilterStage):
         """Datatrove's domain then subdomain rule, once per distinct host (the suffix list lookup is Python)."""
         out: list[str | None] = []
         for h in hosts:
-            info = self._tld(h) if h and self._blocked else None
-            if info is not None and info.top_domain_under_public_suffix in self._blocked:
-                out.append(f"blocked_domain={info.top_domain_under_public_suffix}")
-            elif info is not None and info.fqdn in self._blocked:
-                out.append(f"blocked_subdomain={info.fqdn}")
+            if not (h and self._blocked):
+                out.append(None)
+                continue
+            info = self._tld(h)
+            # no known public suffix (`.example`, intranet names): the last label stands in for one
+            registered = info.top_domain_under_public_suffix or ".".join(h.split(".")[-2:])
+            fqdn = info.fqdn or h
+            if registered in self._blocked:
+                out.append(f"blocked_domain={registered}")
+            elif fqdn in self._blocked:
+                out.append(f"blocked_subdomain={fqdn}")
             else:
                 out.append(None)
         return pa.array(out, pa.string())

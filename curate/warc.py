@@ -128,16 +128,18 @@ def _judge(record) -> tuple[dict, str | None, str | None]:
     kind = str(record.record_type).split(".")[-1]
     if record.record_type != WarcRecordType.response:
         block = record.reader.read()
-        if len(block) < record.content_length:
-            return row, f"truncated record (read {len(block)} of {record.content_length} bytes)", None
         row["content_type"] = record.headers.get("Content-Type")
+        if len(block) < record.content_length:
+            reason = f"truncated record (read {len(block)} of {record.content_length} bytes)"
+            return row, reason, block.decode("utf-8", errors="replace")
         return row, f"{kind} record", block.decode("utf-8", errors="replace")
     record.parse_http(auto_decode="none")
     if record.http_headers is None:
         return row, "broken record (no HTTP response headers)", None
     body = record.reader.read()
     if len(body) < record.content_length:
-        return row, f"truncated record (read {len(body)} of {record.content_length} bytes)", None
+        shown = body.decode("utf-8", errors="replace")
+        return row, f"truncated record (read {len(body)} of {record.content_length} bytes)", shown
     mime = (record.http_content_type or "").lower() or None
     row["content_type"] = mime
     status = record.http_headers.status_code

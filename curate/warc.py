@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import gzip
 import zlib
-from typing import Iterator
+from collections.abc import Iterator
 
 import fsspec
 import pyarrow as pa
@@ -107,7 +107,10 @@ def _undo_content_encoding(body: bytes, encoding: str | None) -> bytes:
     if encoding == "br":
         import brotli
 
-        return brotli.decompress(body)
+        try:
+            return brotli.decompress(body)
+        except brotli.error as exc:
+            raise ValueError(f"bad brotli data ({exc})") from exc
     return body
 
 
@@ -148,7 +151,7 @@ def _judge(record) -> tuple[dict, str | None, str | None]:
         return row, f"non-HTML response ({mime or 'no content type'})", shown
     try:
         body = _undo_content_encoding(body, record.http_headers.get("Content-Encoding"))
-    except Exception as exc:  # bad gzip/deflate/brotli payload
+    except (OSError, EOFError, zlib.error, ValueError) as exc:  # bad gzip/deflate/brotli payload
         return row, f"broken record (Content-Encoding: {exc})", None
     html = _decode(body, record.http_charset)
     if status and not 200 <= status < 300:

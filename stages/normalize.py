@@ -27,12 +27,12 @@ from typing import Literal
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from curate.stages._rows import on_rows
 from pydantic import Field
 
 from curate.registry import register
 from curate.schema import TEXT
 from curate.stage import MapStage, Params, Verdict
-from curate.stages._rows import on_rows
 
 DEFAULT_SPECIAL_TOKENS = [
     "<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|im_sep|>", "<|endofprompt|>",
@@ -74,7 +74,7 @@ class Normalize(MapStage):
         if p.tokenizer:
             added = json.loads(Path(p.tokenizer).read_text(encoding="utf-8")).get("added_tokens", [])
             tokens += [t["content"] for t in added if t.get("special")]
-        tokens = sorted(set(t for t in tokens if t), key=lambda t: (-len(t), t))  # longest first wins
+        tokens = sorted({t for t in tokens if t}, key=lambda t: (-len(t), t))  # longest first wins
         self._any_token = "|".join(re.escape(t) for t in tokens) or None
         by_first: dict[str, list[str]] = defaultdict(list)
         for t in tokens:

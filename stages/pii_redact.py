@@ -29,12 +29,12 @@ from typing import Literal
 
 import pyarrow as pa
 import pyarrow.compute as pc
+from curate.stages._rows import on_rows
 from pydantic import Field
 
 from curate.registry import register
 from curate.schema import TEXT
 from curate.stage import MapStage, Params, Verdict
-from curate.stages._rows import on_rows
 
 EMAIL = r"\b[A-Za-z0-9._%+\-]+@(?:[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?\.)+[A-Za-z]{2,}\b"
 _OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
@@ -81,7 +81,8 @@ class PiiRedact(MapStage):
         for kind, replace in (("ip", self._ips), ("phone", self._phones)):
             if kind in p.kinds:
                 found = [0]
-                text = on_rows(text, pc.match_substring_regex(text, FLAGS[kind]), lambda s: replace(s, found))
+                flagged = pc.match_substring_regex(text, FLAGS[kind])
+                text = on_rows(text, flagged, lambda s, replace=replace, found=found: replace(s, found))
                 counters[kind] = found[0]
         return Verdict(batch.set_column(batch.column_names.index(TEXT), TEXT, text), counters=counters)
 

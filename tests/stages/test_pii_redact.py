@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
-
 from curate.stages.pii_redact import PiiRedact, PiiRedactParams
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -67,7 +66,7 @@ def found_in(originals: list[str], redacted: list[str], marker: str) -> list[str
     for before, after in zip(originals, redacted):
         if before != after:
             pattern = re.escape(after).replace(re.escape(marker), "(.+?)")
-            found += re.fullmatch(pattern, before, re.S).groups()
+            found += re.fullmatch(pattern, before, re.DOTALL).groups()
     return found
 
 
@@ -92,4 +91,4 @@ def test_the_shipped_sample_has_no_false_hit() -> None:
     emails, counters = redact(texts, kinds=["email"], email="\x00")
     hits = found_in(texts, emails, "\x00")
     assert counters["email"] == len(hits) == 499
-    assert all(re.fullmatch(r"[\w.%+\-]+@[\w\-]+(\.[\w\-]+)+", h, re.A) for h in hits)
+    assert all(re.fullmatch(r"[\w.%+\-]+@[\w\-]+(\.[\w\-]+)+", h, re.ASCII) for h in hits)

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
+from curate.stages.url_filter import UrlFilter, UrlFilterParams
 
 from curate.pipeline import run_in_memory
-from curate.stages.url_filter import UrlFilter, UrlFilterParams
 
 # datatrove tests/pipeline/filters/test_filters.py::test_url, with its extra_domains
 DT_DOMAINS = ["blocked.com", "danger.org", "badsubdomain.nice.com"]
@@ -61,7 +61,7 @@ def test_same_decisions_as_datatrove_url_filter_on_words_and_substrings(monkeypa
     from datatrove.pipeline.filters.url_filter import URLFilter
 
     monkeypatch.setenv("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")  # the shipped suffix list, no network
-    lists = dict(banned_words=["casino"], soft_banned_words=["cheap", "pills"], banned_subwords=["badstuff"])
+    lists = {"banned_words": ["casino"], "soft_banned_words": ["cheap", "pills"], "banned_subwords": ["badstuff"]}
     theirs = URLFilter(extra_domains=DT_DOMAINS, use_integrated_lists=False, **lists)
     urls = [u for u, _ in DT_CASES] + WORD_URLS
     ours = decide(urls, blocked_domains=DT_DOMAINS, banned_words=lists["banned_words"],

@@ -57,12 +57,14 @@ class Verdict:
 
     ``table`` has the same rows in the same order as the input (new columns allowed, ``id`` unchanged).
     ``keep`` is a boolean mask (None keeps everything); ``reasons`` gives, for each row, the reason it was
-    dropped (only read where ``keep`` is False).
+    dropped (only read where ``keep`` is False). ``counters`` are named counts of what the stage did to
+    the batch (``{"email": 3}``); the pipeline adds them up per step into the manifest's ``counters``.
     """
 
     table: pa.Table
     keep: np.ndarray | None = None
     reasons: Sequence[str | None] | pa.Array | np.ndarray | None = None
+    counters: dict[str, int] | None = None
 
 
 class Stage:

@@ -46,6 +46,7 @@ class StepStats:
     seconds: float = 0.0
     outputs: int | None = None  # expand steps only: new documents made (kept + dropped)
     reasons: Counter = field(default_factory=Counter)
+    counters: Counter = field(default_factory=Counter)  # what the stage reported doing (Verdict.counters)
 
     def add(self, other: "StepStats") -> None:
         if other.outputs is not None:
@@ -53,9 +54,11 @@ class StepStats:
         for name in ("docs_in", "kept", "dropped", "chars_in", "chars_kept", "seconds"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.reasons.update(other.reasons)
+        self.counters.update(other.counters)
 
     def to_json(self) -> dict:
         extra = {"outputs": self.outputs} if self.outputs is not None else {}
+        counted = {"counters": dict(sorted(self.counters.items()))} if self.counters else {}
         return {
             **extra,
             "docs_in": self.docs_in,
@@ -65,11 +68,12 @@ class StepStats:
             "chars_kept": self.chars_kept,
             "seconds": round(self.seconds, 4),
             "reasons": dict(self.reasons.most_common()),
+            **counted,
         }
 
     @classmethod
     def from_json(cls, data: dict) -> "StepStats":
-        return cls(**{**data, "reasons": Counter(data.get("reasons", {}))})
+        return cls(**{**data, "reasons": Counter(data.get("reasons", {})), "counters": Counter(data.get("counters", {}))})
 
 
 @dataclass
@@ -138,6 +142,7 @@ def run_map_step(step: str, stage: MapStage, table: pa.Table, stats: StepStats) 
         batch = table.slice(offset, size)
         verdict = stage.process(batch)
         _checked(step, stage, batch, verdict.table)
+        stats.counters.update(verdict.counters or {})
         if verdict.keep is None:
             kept_parts.append(verdict.table)
             continue
@@ -175,6 +180,7 @@ def run_global_apply(
     stats.chars_in += text_lengths(table)
     verdict = stage.apply(table, state)
     _checked(step, stage, table, verdict.table)
+    stats.counters.update(verdict.counters or {})
     dropped = None
     kept = verdict.table
     if verdict.keep is not None:

@@ -41,7 +41,7 @@ class _Strict(BaseModel):
 
 class InputSpec(_Strict):
     paths: list[str] = Field(min_length=1, description="Files, globs or directories to read (any fsspec URL).")
-    format: Literal["auto", "parquet", "jsonl"] = Field("auto", description="auto: from each file's extension.")
+    format: Literal["auto", "parquet", "jsonl", "warc"] = Field("auto", description="auto: from each file's extension.")
     id_column: str = Field("id", description="Input column holding the document id (made from file+row if absent).")
     text_column: str = Field("text", description="Input column holding the document text.")
     rows_per_unit: int = Field(50_000, ge=1, description="Rows per work unit when splitting large Parquet files.")

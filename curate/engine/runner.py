@@ -57,7 +57,7 @@ def _check_columns(recipe: Recipe, units: list[WorkUnit]) -> None:
         if first.format == "parquet":
             available |= set(open_parquet(first.path).schema_arrow.names)
         else:
-            sample, _ = read_unit(WorkUnit(0, first.path, "jsonl", max_rows=1), ColumnMap(recipe.input.id_column, recipe.input.text_column))
+            sample, _ = read_unit(WorkUnit(0, first.path, first.format, max_rows=1), ColumnMap(recipe.input.id_column, recipe.input.text_column))
             available |= set(sample.column_names)
     for i, (name, stage) in enumerate(build_stages(recipe)):
         missing = [c for c in stage.columns_needed() if c not in available]

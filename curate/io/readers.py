@@ -1,6 +1,6 @@
-"""Input discovery, work-unit planning and shard reading (Parquet, JSONL plain/.gz/.zst; any fsspec path).
+"""Input discovery, work-unit planning and shard reading (Parquet, JSONL plain/.gz/.zst, WARC; any fsspec path).
 
-The unit of work is an input shard: a JSONL file, or a range of a Parquet file's row groups (large
+The unit of work is an input shard: a JSONL or WARC file (:mod:`curate.io.warc`), or a range of a Parquet file's row groups (large
 Parquet files are split so that one unit holds about ``rows_per_unit`` rows). Everything a unit needs to be
 read again lives in :class:`WorkUnit`, so any worker on any node can read it.
 
@@ -26,14 +26,15 @@ import pyarrow.parquet as pq
 
 from curate.core.errors import InputError
 from curate.core.schema import DROP_REASON, DROP_STAGE, ID, READ_STAGE, TEXT, stable_ids
+from curate.io import warc
 
-Format = Literal["parquet", "jsonl"]
+Format = Literal["parquet", "jsonl", "warc"]
 _JSONL_SUFFIXES = (".jsonl", ".json", ".ndjson")
 _COMPRESSIONS = (".gz", ".zst", ".zstd")
 
 
 def format_of(path: str) -> Format:
-    """The input format named by a file's extension (``.parquet``, ``.jsonl[.gz|.zst]``)."""
+    """The input format named by a file's extension (``.parquet``, ``.jsonl[.gz|.zst]``, ``.warc[.gz]``)."""
     name = path.lower()
     for comp in _COMPRESSIONS:
         if name.endswith(comp):
@@ -42,9 +43,11 @@ def format_of(path: str) -> Format:
         return "parquet"
     if name.endswith(_JSONL_SUFFIXES):
         return "jsonl"
+    if name.endswith(".warc"):
+        return "warc"
     raise InputError(
-        f"{path}: cannot tell the format from the extension; use .parquet, .jsonl, .jsonl.gz or .jsonl.zst, "
-        "or set `input.format` in the recipe"
+        f"{path}: cannot tell the format from the extension; use .parquet, .jsonl, .jsonl.gz, .jsonl.zst, .warc "
+        "or .warc.gz, or set `input.format` in the recipe"
     )
 
 
@@ -73,7 +76,7 @@ def find_inputs(patterns: Iterable[str]) -> list[str]:
         else:
             raise InputError(f"input {pattern!r} does not exist")
         if not matched:
-            raise InputError(f"input {pattern!r} matches no .parquet or .jsonl[.gz|.zst] file")
+            raise InputError(f"input {pattern!r} matches no .parquet, .jsonl[.gz|.zst] or .warc[.gz] file")
         local = isinstance(fs, fsspec.implementations.local.LocalFileSystem) and "://" not in pattern
         files.extend(p if local else fs.unstrip_protocol(p) for p in sorted(matched))
     seen: set[str] = set()
@@ -118,6 +121,9 @@ def plan_units(
         file_format: Format = format_of(path) if fmt == "auto" else fmt  # type: ignore[assignment]
         if file_format == "parquet":
             pieces = _plan_parquet(path, columns, rows_per_unit)
+        elif file_format == "warc":
+            warc.check_warc(path)
+            pieces = [(None, 0, warc.count_records(path) if remaining is not None else None)]
         else:
             pieces = [(None, 0, _count_lines(path) if remaining is not None else None)]
         for row_groups, start, rows in pieces:
@@ -193,6 +199,11 @@ def read_unit(unit: WorkUnit, columns: ColumnMap) -> tuple[pa.Table, pa.Table]:
         table = open_parquet(unit.path).read_row_groups(list(unit.row_groups or ()))
         where = [f"{unit.path}:row {unit.start_row + i}" for i in range(table.num_rows)]
         raw_text = None
+    elif unit.format == "warc":
+        table, where, raw_text = warc.read_warc(unit.path, columns.id_column, columns.text_column, unit.max_rows)
+        docs, rejected = _normalise(table, unit, columns, where, raw_text)
+        # html and text hold the same values: one array under both names, not two copies
+        return docs.set_column(docs.column_names.index("html"), "html", docs.column(TEXT)), rejected
     else:
         table, where, raw_text = _read_jsonl(unit.path, columns)
     if unit.max_rows is not None and table.num_rows > unit.max_rows:

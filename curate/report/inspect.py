@@ -35,6 +35,8 @@ def inspect_run(out: str, samples: int = 3) -> str:
             lines.append(f"top drop reasons of {step['name']}:")
             for reason, count in list(step["reasons"].items())[:5]:
                 lines.append(f"  {count:>8,}  {_clip(reason, 90)}")
+        if step.get("counters"):
+            lines.append(f"counters of {step['name']}: " + ", ".join(f"{k} {v:,}" for k, v in step["counters"].items()))
     for folder in ("data", "rejected"):
         parts = sorted((root / folder).glob("*.parquet"))
         if not parts or samples <= 0:

@@ -96,10 +96,11 @@ def token_hashes(values: pa.Array | np.ndarray, seed: int) -> np.ndarray:
     return hashed[index]
 
 
-def shingle_hashes(token_hash: np.ndarray, offsets: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+def shingle_hashes(token_hash: np.ndarray, offsets: np.ndarray, n: int, wide: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """32-bit hashes of every shingle (``n`` consecutive tokens of a document) and their offsets per doc.
 
     A document shorter than ``n`` tokens is one shingle (all its tokens); an empty one has none.
+    ``wide``: the full 64-bit hashes (uint64), for exact-match lookups in large sets (decontamination).
     """
     lengths = np.diff(offsets)
     total = len(token_hash)
@@ -126,7 +127,8 @@ def shingle_hashes(token_hash: np.ndarray, offsets: np.ndarray, n: int) -> tuple
         h *= _MIX2
         h ^= h >> np.uint64(32)
     counts = np.maximum(lengths - n + 1, (lengths > 0).astype(np.int64))
-    return (h[valid] >> np.uint64(32)).astype(np.uint32), _offsets(counts)
+    out = h[valid] if wide else (h[valid] >> np.uint64(32)).astype(np.uint32)
+    return out, _offsets(counts)
 
 
 def permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:

@@ -48,26 +48,26 @@ def funnel(steps: list[dict], path: Path) -> Path:
     """Documents and characters kept after each step, what each step dropped, and the text it cut from kept documents."""
     rows = funnel_rows(steps)
     y = np.arange(len(rows))
-    fig = _figure(11, 1.2 + 0.45 * len(rows))
+    fig = _figure(11, 1.5 + 0.45 * len(rows))
     docs, chars = fig.subplots(1, 2, sharey=True)
     kept = np.array([r.kept for r in rows], dtype=float)
     dropped = np.array([r.dropped for r in rows], dtype=float)
     docs.barh(y, kept, color=KEPT, label="kept")
     docs.barh(y, dropped, left=kept, color=DROPPED, label="dropped here")
     docs.set_title("documents after each step")
-    docs.legend(loc="lower right", fontsize="small")
     chars_kept = np.array([r.chars_kept for r in rows], dtype=float)
     cut = np.array([max(r.chars_cut or 0, 0) for r in rows], dtype=float)
     chars_lost = np.array([r.chars_in - r.chars_kept for r in rows], dtype=float) - cut
     chars.barh(y, chars_kept, color=KEPT)
     chars.barh(y, chars_lost, left=chars_kept, color=DROPPED)
     chars.barh(y, cut, left=chars_kept + chars_lost, color=CUT, label="cut from kept documents")
-    chars.set_title("characters after each step")
-    if cut.any():
-        chars.legend(loc="lower right", fontsize="small")
+    chars.set_title("characters after each step (red: far more lost than documents)")
+    handles = docs.get_legend_handles_labels()[0] + (chars.get_legend_handles_labels()[0] if cut.any() else [])
+    fig.legend(handles=handles, loc="outside lower center", ncols=3, fontsize="small", frameon=False)
     docs.set_yticks(y, [r.name for r in rows])
     docs.invert_yaxis()
-    for ax in (docs, chars):
+    for ax, widest in ((docs, max((r.kept + r.dropped for r in rows), default=0)), (chars, max((r.chars_in for r in rows), default=0))):
+        ax.set_xlim(0, 1.12 * widest or 1)  # room for the percentages
         ax.xaxis.set_major_formatter(FuncFormatter(_human))
         ax.grid(axis="x", alpha=0.3)
     for i, r in enumerate(rows):

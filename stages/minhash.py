@@ -38,10 +38,11 @@ _MIX1 = np.uint64(0xBF58476D1CE4E5B9)  # splitmix64 finaliser constants
 _MIX2 = np.uint64(0x94D049BB133111EB)
 
 
-def normalised(text: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
-    """Lower case, every digit ``0``, runs of punctuation and symbols one space."""
+def normalised(text: pa.Array | pa.ChunkedArray, fold_digits: bool = True) -> pa.Array | pa.ChunkedArray:
+    """Lower case, every digit ``0`` (unless not ``fold_digits``), runs of punctuation and symbols one space."""
     out = pc.utf8_lower(text)
-    out = pc.replace_substring_regex(out, r"\d", "0")
+    if fold_digits:
+        out = pc.replace_substring_regex(out, r"\d", "0")
     return pc.replace_substring_regex(out, r"[\p{P}\p{S}]+", " ")
 
 
@@ -56,11 +57,11 @@ def _offsets(lengths: np.ndarray) -> np.ndarray:
     return np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
 
 
-def word_tokens(text: pa.Array | pa.ChunkedArray) -> tuple[pa.Array, np.ndarray]:
+def word_tokens(text: pa.Array | pa.ChunkedArray, fold_digits: bool = True) -> tuple[pa.Array, np.ndarray]:
     """Words of every normalised document, flattened, and the ``len(text) + 1`` offsets that cut them."""
     if isinstance(text, pa.ChunkedArray):
         text = text.combine_chunks()
-    lists = pc.utf8_split_whitespace(pc.utf8_trim_whitespace(normalised(text.fill_null(""))))
+    lists = pc.utf8_split_whitespace(pc.utf8_trim_whitespace(normalised(text.fill_null(""), fold_digits)))
     offsets = lists.offsets.to_numpy()
     values = lists.flatten()
     filled = pc.greater(pc.utf8_length(values), 0).to_numpy(zero_copy_only=False)  # "" splits into [""]

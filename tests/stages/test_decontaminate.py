@@ -102,3 +102,21 @@ def test_bad_evaluation_input_is_refused(tmp_path) -> None:
     stage = Decontaminate(DecontaminateParams(tasks=(), paths=(str(bad),)))
     with pytest.raises(RecipeError, match="broken.jsonl"):
         stage.setup()
+
+
+def test_runs_of_numbers_do_not_match(tmp_path) -> None:
+    """Code and tables share long runs of numbers with code in MMLU; only n-grams with a word count."""
+    path = tmp_path / "code_eval.jsonl"
+    item = "Consider the matrix int[][] m = {{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}} in the class below."
+    path.write_text(json.dumps({"text": item}) + "\n", encoding="utf-8")
+    texts = [
+        "zeros = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0] # a Python list",  # numbers only in common
+        "In 1912 the ship left Southampton on its first voyage across the Atlantic.",  # 13 words
+        "We read: consider the matrix int m 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 in the class below",  # a real match
+    ]
+    eval_file = tmp_path / "ship_eval.jsonl"
+    eval_file.write_text(json.dumps({"text": texts[1].replace("1912", "1913")}) + "\n", encoding="utf-8")
+    stage = Decontaminate(DecontaminateParams(tasks=(), paths=(str(path), str(eval_file))))
+    kept, rejected = run_in_memory([("d", stage)], [pa.table({"id": ["zeros", "ship", "copy"], "text": texts})])
+    assert kept.column("id").to_pylist() == ["zeros", "ship"]  # digits are not folded: 1912 is not 1913
+    assert rejected.column("drop_reason").to_pylist() == ["decontaminate:ngram_match=code_eval"]

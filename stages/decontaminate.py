@@ -12,8 +12,9 @@ cloze template's ``Question:`` / ``Answer:``), plus user files (JSONL / Parquet 
 name = file name). Items shorter than ``ngram`` words cannot match and are not indexed.
 
 Memory: the set is built once per worker in ``setup()`` as a sorted array of 64-bit n-gram hashes (8 bytes
-each, plus 2 bytes for the task): all nine benchmarks in full give about 1.5M n-grams, ~15 MB. A batch's
-n-grams are hashed and looked up with ``np.searchsorted``, vectorised.
+each, plus 2 bytes for the task): all nine benchmarks in full give 1.39M n-grams, 14 MB (building it
+holds the items' tokens for a moment, ~350 MB peak). A batch's n-grams are hashed and looked up with
+``np.searchsorted``, vectorised; a batch holds its documents' tokens and n-gram hashes (16 bytes a word).
 """
 
 from __future__ import annotations

@@ -59,7 +59,7 @@ class DecontaminateParams(Params):
         return tasks
 
     @model_validator(mode="after")
-    def _something(self) -> "DecontaminateParams":
+    def _something(self) -> DecontaminateParams:
         if not self.tasks and not self.paths:
             raise ValueError("nothing to decontaminate against: give `tasks`, `paths` or both")
         return self

@@ -127,7 +127,7 @@ def test_banner_removed_everywhere_but_its_first_document(first_kept_run, corpus
 
 
 def test_document_left_too_short_is_dropped_with_its_reason(first_kept_run, corpus) -> None:
-    table, _, _ = corpus
+    del corpus  # the fixture built the run
     rejected = _read(first_kept_run / "rejected")
     assert rejected.column("id").to_pylist() == [THIN]
     row = rejected.to_pylist()[0]
@@ -148,7 +148,7 @@ def test_manifest_counts_the_characters_removed(first_kept_run, corpus) -> None:
 
 
 def test_keep_first_false_removes_every_occurrence(tmp_path, corpus) -> None:
-    table, clean, with_banner = corpus
+    table, clean, _ = corpus
     out = run(tmp_path, table, keep_first=False)
     kept = _read(out / "data")
     texts = dict(zip(kept.column("id").to_pylist(), kept.column("text").to_pylist()))

@@ -27,12 +27,12 @@ from typing import Literal
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from curate.stages.lib.rows import on_rows
 from pydantic import Field
 
 from curate.core.registry import register
 from curate.core.schema import TEXT
 from curate.core.stage import MapStage, Params, Verdict
+from curate.stages.lib.rows import on_rows
 
 DEFAULT_SPECIAL_TOKENS = [
     "<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|im_sep|>", "<|endofprompt|>",

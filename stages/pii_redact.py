@@ -29,12 +29,12 @@ from typing import Literal
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from curate.stages.lib.rows import on_rows
 from pydantic import Field
 
 from curate.core.registry import register
 from curate.core.schema import TEXT
 from curate.core.stage import MapStage, Params, Verdict
+from curate.stages.lib.rows import on_rows
 
 EMAIL = r"\b[A-Za-z0-9._%+\-]+@(?:[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?\.)+[A-Za-z]{2,}\b"
 _OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"

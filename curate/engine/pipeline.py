@@ -43,6 +43,7 @@ class StepStats:
     dropped: int = 0
     chars_in: int = 0
     chars_kept: int = 0
+    chars_dropped: int = 0  # characters of the dropped documents; chars_in - chars_kept - chars_dropped were cut from kept ones
     seconds: float = 0.0
     outputs: int | None = None  # expand steps only: new documents made (kept + dropped)
     reasons: Counter = field(default_factory=Counter)
@@ -51,7 +52,7 @@ class StepStats:
     def add(self, other: "StepStats") -> None:
         if other.outputs is not None:
             self.outputs = (self.outputs or 0) + other.outputs
-        for name in ("docs_in", "kept", "dropped", "chars_in", "chars_kept", "seconds"):
+        for name in ("docs_in", "kept", "dropped", "chars_in", "chars_kept", "chars_dropped", "seconds"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.reasons.update(other.reasons)
         self.counters.update(other.counters)
@@ -66,6 +67,7 @@ class StepStats:
             "dropped": self.dropped,
             "chars_in": self.chars_in,
             "chars_kept": self.chars_kept,
+            "chars_dropped": self.chars_dropped,
             "seconds": round(self.seconds, 4),
             "reasons": dict(self.reasons.most_common()),
             **counted,
@@ -158,6 +160,7 @@ def run_map_step(step: str, stage: MapStage, table: pa.Table, stats: StepStats) 
     stats.kept += kept.num_rows
     stats.dropped += dropped.num_rows if dropped is not None else 0
     stats.chars_kept += text_lengths(kept)
+    stats.chars_dropped += text_lengths(dropped) if dropped is not None else 0
     stats.seconds += time.perf_counter() - start
     return kept, dropped
 
@@ -189,6 +192,7 @@ def run_global_apply(
     stats.kept += kept.num_rows
     stats.dropped += dropped.num_rows if dropped is not None else 0
     stats.chars_kept += text_lengths(kept)
+    stats.chars_dropped += text_lengths(dropped) if dropped is not None else 0
     stats.seconds += time.perf_counter() - start
     return kept, dropped
 

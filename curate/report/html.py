@@ -1,7 +1,8 @@
 """``curate report OUT``: an HTML page with plots of what a run did — ``OUT/report/index.html`` plus PNGs.
 
-The page shows the stage funnel (documents and characters kept per step), the top drop reasons of each
-step, the language and domain distributions, a histogram of every numeric score column and the
+The page shows the stage funnel (documents and characters kept per step, the characters cut from kept
+documents, and a flag on steps whose character loss far exceeds their document loss), the top drop
+reasons of each step, the language and domain distributions, a histogram of every numeric score column and the
 characters (or tokens, with a tokenizer) per bucket column. Each plot appears only when the data has the
 column it needs.
 
@@ -33,6 +34,7 @@ from curate.engine.pipeline import StepStats
 from curate.engine.worker import load_stats
 from curate.io.shards import write_json
 from curate.report import plots
+from curate.report.funnel import LARGE_CHAR_LOSS, funnel_rows
 
 LANG_COLUMNS = ("lang",)
 CATEGORY_COLUMNS = ("domain", "category")
@@ -274,7 +276,8 @@ def build_report(out: str | Path, tokenizer: str | None = None, top: int = 20) -
     if view.steps:
         plots.funnel(view.steps, folder / "funnel.png")
         figures.append(PlotEntry("funnel.png", "Stage funnel", "Documents and characters left after each step; "
-                              "the orange part is what that step dropped."))
+                              "orange is what that step dropped, yellow the text it cut from documents it kept; a red "
+                              "percentage flags a step that lost far more characters than documents."))
     reasons = drop_reasons(view)
     summary["drop_reasons"] = reasons
     if any(reasons.values()):
@@ -333,7 +336,8 @@ def _html(view: RunView, figures: list[PlotEntry], unit: str) -> str:
         "<style>body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}"
         "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}"
         "td:first-child,th:first-child{text-align:left}img{max-width:100%;border:1px solid #eee}"
-        ".partial{background:#fff3cd;border:1px solid #e0c36a;padding:.8em}</style></head><body>",
+        ".partial{background:#fff3cd;border:1px solid #e0c36a;padding:.8em}"
+        ".loss{background:#fde2d8}div.loss{border:1px solid #d8643b;padding:.5em .8em}</style></head><body>",
         f"<h1>curate report: {e(view.recipe_name)}</h1>",
         f"<p>Run output: <code>{e(str(view.out))}</code></p>",
     ]
@@ -354,15 +358,7 @@ def _html(view: RunView, figures: list[PlotEntry], unit: str) -> str:
             f"{view.manifest.get('units', '?')} unit(s); {t.get('seconds', 0.0):.1f} s.</p>"
         )
     if view.steps:
-        parts.append("<h2>Steps</h2><table><tr><th>step</th><th>in</th><th>kept</th><th>dropped</th>"
-                     "<th>kept %</th><th>characters kept</th><th>seconds</th></tr>")
-        for s in view.steps:
-            share = 100.0 * s["kept"] / s["docs_in"] if s["docs_in"] else 100.0
-            parts.append(
-                f"<tr><td>{e(s['name'])}</td><td>{s['docs_in']:,}</td><td>{s['kept']:,}</td><td>{s['dropped']:,}</td>"
-                f"<td>{share:.1f}%</td><td>{s['chars_kept']:,}</td><td>{s['seconds']:.2f}</td></tr>"
-            )
-        parts.append("</table>")
+        parts.append(_steps_table(view.steps))
     for fig in figures:
         parts.append(f"<h2>{e(fig.title)}</h2><p>{e(fig.caption)}</p>")
         parts.append(f'<img src="{e(fig.file)}" alt="{e(fig.title)}">')
@@ -373,3 +369,28 @@ def _html(view: RunView, figures: list[PlotEntry], unit: str) -> str:
     parts.append(f"<p><small>Bucket plots count {e(unit)}. Machine-readable numbers: "
                  '<a href="report.json">report.json</a>.</small></p></body></html>')
     return "\n".join(parts) + "\n"
+
+
+def _steps_table(steps: list[dict]) -> str:
+    """The funnel in documents and characters; steps that cut far more characters than documents are flagged."""
+    e = html.escape
+    rows = funnel_rows(steps)
+    out = []
+    flagged = [r.warning() for r in rows if r.large_char_loss]
+    if flagged:
+        out.append('<div class="loss"><strong>Large character loss</strong> (characters kept fall '
+                   f"{LARGE_CHAR_LOSS:.0f} points or more below documents kept):<ul>"
+                   + "".join(f"<li>{e(w)}</li>" for w in flagged) + "</ul></div>")
+    out.append("<h2>Steps</h2><table><tr><th>step</th><th>in</th><th>kept</th><th>dropped</th><th>docs kept %</th>"
+               "<th>characters in</th><th>characters kept</th><th>chars kept %</th><th>cut from kept docs</th>"
+               "<th>seconds</th></tr>")
+    for r, s in zip(rows, steps):
+        cut = "?" if r.chars_cut is None else f"{r.chars_cut:,}"
+        mark = ' class="loss"' if r.large_char_loss else ""
+        out.append(
+            f"<tr{mark}><td>{e(r.name)}</td><td>{r.docs_in:,}</td><td>{r.kept:,}</td><td>{r.dropped:,}</td>"
+            f"<td>{r.docs_kept_pct:.1f}%</td><td>{r.chars_in:,}</td><td>{r.chars_kept:,}</td>"
+            f"<td>{r.chars_kept_pct:.1f}%{' ⚠' if r.large_char_loss else ''}</td><td>{cut}</td><td>{s['seconds']:.2f}</td></tr>"
+        )
+    out.append("</table>")
+    return "\n".join(out)

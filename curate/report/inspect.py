@@ -1,4 +1,5 @@
-"""``curate inspect OUT``: what a run did, in a terminal — counts per step, top reasons, sample rows."""
+"""``curate inspect OUT``: what a run did, in a terminal — documents and characters kept per step (steps that
+cut far more characters than documents are flagged), top reasons, sample rows."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from curate.core.errors import OutputError
+from curate.report.funnel import funnel_rows
 
 
 def _clip(text: str, width: int = 100) -> str:
@@ -23,12 +25,17 @@ def inspect_run(out: str, samples: int = 3) -> str:
         raise OutputError(f"{out}: no manifest.json (not a finished curate run); run it again to finish it")
     manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     lines = [f"run {out} — recipe {manifest['recipe']['name']!r}, {manifest['units']} unit(s)", ""]
-    lines.append(f"{'step':<24}{'in':>10}{'kept':>10}{'dropped':>10}{'kept %':>8}{'seconds':>10}")
-    for step in manifest["stages"]:
-        share = 100.0 * step["kept"] / step["docs_in"] if step["docs_in"] else 100.0
+    lines.append(f"{'step':<24}{'in':>10}{'kept':>10}{'dropped':>10}{'docs %':>8}{'chars in':>14}{'chars %':>9}{'seconds':>10}")
+    for step, row in zip(manifest["stages"], funnel_rows(manifest["stages"])):
+        flag = "  <- chars" if row.large_char_loss else ""
         lines.append(
-            f"{step['name']:<24}{step['docs_in']:>10,}{step['kept']:>10,}{step['dropped']:>10,}{share:>7.1f}%{step['seconds']:>10.2f}"
+            f"{row.name:<24}{row.docs_in:>10,}{row.kept:>10,}{row.dropped:>10,}{row.docs_kept_pct:>7.1f}%"
+            f"{row.chars_in:>14,}{row.chars_kept_pct:>8.1f}%{step['seconds']:>10.2f}{flag}"
         )
+    warnings = [row.warning() for row in funnel_rows(manifest["stages"]) if row.large_char_loss]
+    if warnings:
+        lines += ["", "large character loss (docs % / chars %: share of documents / characters a step kept):"]
+        lines += [f"  {w}" for w in warnings]
     lines.append("")
     for step in manifest["stages"]:
         if step["reasons"]:

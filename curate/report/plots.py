@@ -15,9 +15,12 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
+from curate.report.funnel import funnel_rows
+
 #: One colour for kept, one for dropped, everywhere.
 KEPT = "#3b7dd8"
 DROPPED = "#d8643b"
+CUT = "#e8b923"  # text a step cut out of documents it kept
 DPI = 100
 
 
@@ -42,30 +45,37 @@ def _human(value: float, _pos: object = None) -> str:
 
 
 def funnel(steps: list[dict], path: Path) -> Path:
-    """Documents and characters kept after each step, with the documents each step dropped."""
-    names = [s["name"] for s in steps]
-    y = np.arange(len(names))
-    fig = _figure(11, 1.2 + 0.45 * len(names))
+    """Documents and characters kept after each step, what each step dropped, and the text it cut from kept documents."""
+    rows = funnel_rows(steps)
+    y = np.arange(len(rows))
+    fig = _figure(11, 1.5 + 0.45 * len(rows))
     docs, chars = fig.subplots(1, 2, sharey=True)
-    kept = np.array([s["kept"] for s in steps], dtype=float)
-    dropped = np.array([s["dropped"] for s in steps], dtype=float)
+    kept = np.array([r.kept for r in rows], dtype=float)
+    dropped = np.array([r.dropped for r in rows], dtype=float)
     docs.barh(y, kept, color=KEPT, label="kept")
     docs.barh(y, dropped, left=kept, color=DROPPED, label="dropped here")
     docs.set_title("documents after each step")
-    docs.legend(loc="lower right", fontsize="small")
-    chars_kept = np.array([s["chars_kept"] for s in steps], dtype=float)
-    chars_lost = np.array([s["chars_in"] - s["chars_kept"] for s in steps], dtype=float)
+    chars_kept = np.array([r.chars_kept for r in rows], dtype=float)
+    cut = np.array([max(r.chars_cut or 0, 0) for r in rows], dtype=float)
+    chars_lost = np.array([r.chars_in - r.chars_kept for r in rows], dtype=float) - cut
     chars.barh(y, chars_kept, color=KEPT)
     chars.barh(y, chars_lost, left=chars_kept, color=DROPPED)
+    chars.barh(y, cut, left=chars_kept + chars_lost, color=CUT, label="cut from kept documents")
     chars.set_title("characters after each step")
-    docs.set_yticks(y, names)
+    handles = docs.get_legend_handles_labels()[0] + (chars.get_legend_handles_labels()[0] if cut.any() else [])
+    fig.legend(handles=handles, loc="outside lower center", ncols=3, fontsize="small", frameon=False)
+    docs.set_yticks(y, [r.name for r in rows])
     docs.invert_yaxis()
-    for ax in (docs, chars):
+    for ax, widest in ((docs, max((r.kept + r.dropped for r in rows), default=0)), (chars, max((r.chars_in for r in rows), default=0))):
+        ax.set_xlim(0, 1.12 * widest or 1)  # room for the percentages
         ax.xaxis.set_major_formatter(FuncFormatter(_human))
         ax.grid(axis="x", alpha=0.3)
-    for i, (k, total) in enumerate(zip(kept, kept + dropped)):
-        share = 100.0 * k / total if total else 100.0
-        docs.annotate(f"{share:.1f}%", (k + (total - k), i), xytext=(3, 0), textcoords="offset points", va="center", fontsize="small")
+    for i, r in enumerate(rows):
+        docs.annotate(f"{r.docs_kept_pct:.1f}%", (r.kept + r.dropped, i), xytext=(3, 0), textcoords="offset points", va="center", fontsize="small")
+        weight = "bold" if r.large_char_loss else "normal"
+        colour = DROPPED if r.large_char_loss else "black"
+        chars.annotate(f"{r.chars_kept_pct:.1f}%", (r.chars_in, i), xytext=(3, 0), textcoords="offset points", va="center",
+                       fontsize="small", fontweight=weight, color=colour)
     return _save(fig, path)
 
 

@@ -36,10 +36,11 @@ CJK = r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}]"
 _MAX32 = np.uint32(0xFFFFFFFF)
 
 
-def normalised(text: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
-    """Lower case, every digit ``0``, runs of punctuation and symbols one space."""
+def normalised(text: pa.Array | pa.ChunkedArray, fold_digits: bool = True) -> pa.Array | pa.ChunkedArray:
+    """Lower case, every digit ``0`` (unless not ``fold_digits``), runs of punctuation and symbols one space."""
     out = pc.utf8_lower(text)
-    out = pc.replace_substring_regex(out, r"\d", "0")
+    if fold_digits:
+        out = pc.replace_substring_regex(out, r"\d", "0")
     return pc.replace_substring_regex(out, r"[\p{P}\p{S}]+", " ")
 
 
@@ -54,11 +55,11 @@ def _offsets(lengths: np.ndarray) -> np.ndarray:
     return np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
 
 
-def word_tokens(text: pa.Array | pa.ChunkedArray) -> tuple[pa.Array, np.ndarray]:
+def word_tokens(text: pa.Array | pa.ChunkedArray, fold_digits: bool = True) -> tuple[pa.Array, np.ndarray]:
     """Words of every normalised document, flattened, and the ``len(text) + 1`` offsets that cut them."""
     if isinstance(text, pa.ChunkedArray):
         text = text.combine_chunks()
-    lists = pc.utf8_split_whitespace(pc.utf8_trim_whitespace(normalised(text.fill_null(""))))
+    lists = pc.utf8_split_whitespace(pc.utf8_trim_whitespace(normalised(text.fill_null(""), fold_digits)))
     offsets = lists.offsets.to_numpy()
     values = lists.flatten()
     filled = pc.greater(pc.utf8_length(values), 0).to_numpy(zero_copy_only=False)  # "" splits into [""]
@@ -94,10 +95,11 @@ def token_hashes(values: pa.Array | np.ndarray, seed: int) -> np.ndarray:
     return hashed[index]
 
 
-def shingle_hashes(token_hash: np.ndarray, offsets: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+def shingle_hashes(token_hash: np.ndarray, offsets: np.ndarray, n: int, wide: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """32-bit hashes of every shingle (``n`` consecutive tokens of a document) and their offsets per doc.
 
     A document shorter than ``n`` tokens is one shingle (all its tokens); an empty one has none.
+    ``wide``: the full 64-bit hashes (uint64), for exact-match lookups in large sets (decontamination).
     """
     lengths = np.diff(offsets)
     total = len(token_hash)
@@ -124,7 +126,8 @@ def shingle_hashes(token_hash: np.ndarray, offsets: np.ndarray, n: int) -> tuple
         h *= MIX2
         h ^= h >> np.uint64(32)
     counts = np.maximum(lengths - n + 1, (lengths > 0).astype(np.int64))
-    return (h[valid] >> np.uint64(32)).astype(np.uint32), _offsets(counts)
+    out = h[valid] if wide else (h[valid] >> np.uint64(32)).astype(np.uint32)
+    return out, _offsets(counts)
 
 
 def permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pyarrow as pa
-from curate.stages.html_extract import HtmlExtract, HtmlExtractParams
 
 from curate.engine.pipeline import run_in_memory
+from curate.stages.html_extract import HtmlExtract, HtmlExtractParams
 
 
 def page(lang: str, nav: list[str], title: str, paragraphs: list[str], footer: str) -> str:

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
-from curate.stages.normalize import Normalize, NormalizeParams
 
 from curate.engine.pipeline import run_in_memory
+from curate.stages.normalize import Normalize, NormalizeParams
 
 
 def norm(texts: list[str], **params) -> tuple[list[str], dict, pa.Table | None]:

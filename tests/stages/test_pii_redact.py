@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
+
 from curate.stages.pii_redact import PiiRedact, PiiRedactParams
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
-from curate.stages.url_filter import UrlFilter, UrlFilterParams
 
 from curate.engine.pipeline import run_in_memory
+from curate.stages.url_filter import UrlFilter, UrlFilterParams
 
 # datatrove tests/pipeline/filters/test_filters.py::test_url, with its extra_domains
 DT_DOMAINS = ["blocked.com", "danger.org", "badsubdomain.nice.com"]

@@ -116,6 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
     ins.add_argument("--samples", type=int, default=3, help="sample rows to show from data/ and rejected/")
     ins.set_defaults(func=_cmd_inspect)
 
+    from curate.calibrate import register_cli as register_calibrate
     from curate.mix_cli import register_cli as register_mix
     from curate.proxy.cli import register_cli as register_proxy
     from curate.publish import register_cli as register_publish
@@ -127,6 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
     register_report(sub)
     register_publish(sub)
     register_train_classifier(sub)
+    register_calibrate(sub)
     return parser
 
 

@@ -5,11 +5,12 @@ Given a parallel set (one file per language, ``LANG.jsonl.gz`` or ``LANG.parquet
 files by ``id``; ``data/parallel/`` ships one), this runs the recipe's stages over each language's file
 and prints, per language, the share of documents removed next to English's share on the same documents,
 the difference, and the rule that accounts for most of it. ``--stats`` also prints what the language
-presets are calibrated from: words and characters per English word and character on the same documents.
+presets are calibrated from: words, other tokens, characters, word length and sentences over English's
+on the same documents.
 
 Each language runs on its own (:func:`curate.pipeline.run_in_memory`), so a global stage such as dedup
-never sees a translation as a duplicate of its source. Memory: one language's file at a time, plus ids
-and verdicts for all; a parallel set is small (thousands of documents), not a corpus.
+never sees a translation as a duplicate of its source. Memory: every language's documents are held at
+once; a parallel set is small (thousands of documents), not a corpus.
 """
 
 from __future__ import annotations
@@ -184,8 +185,8 @@ def register_cli(subparsers: argparse._SubParsersAction) -> None:
         epilog="Example: curate calibrate recipes/heuristics.yaml --stats",
     )
     cal.add_argument("recipe", help="recipe YAML file; only its stages are used")
-    cal.add_argument("--parallel", default=str(PARALLEL), help="folder of the parallel set (default: the shipped data/parallel)")
-    cal.add_argument("--stats", action="store_true", help="also print words, characters and word length per English ones")
+    cal.add_argument("--parallel", default=str(PARALLEL), help="folder of the parallel set (default: data/parallel of this checkout)")
+    cal.add_argument("--stats", action="store_true", help="also print the ratios to English the presets are set from")
     cal.add_argument("--tolerance", type=float, default=0.05, help="largest accepted gap to English, as a share (default 0.05)")
     cal.add_argument("--min-docs", type=int, default=100,
                      help="languages with fewer shared documents are shown but not held to --tolerance (default 100)")

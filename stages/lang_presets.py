@@ -8,7 +8,7 @@ languages; medians of per-document ratios):
 
 - ``word_scale``: words per English word. Word-count thresholds (Gopher ``min_doc_words``, C4
   ``min_words_per_line``) compare ``words / word_scale``; Russian says in 86 words what English says in 100,
-  Japanese in 273 characters. For zh / ja / ko the Gopher repetition n-grams are ``n * word_scale``
+  Japanese in 271 characters. For zh / ja / ko the Gopher repetition n-grams are ``n * word_scale``
   characters long, so a repeated 5-gram is a repeated phrase of five English words' worth.
 - ``symbol_scale``: tokens without a letter (mostly punctuation) per English one. German, Russian and
   Polish put a comma before every subordinate clause; the alphabetic-word ratio and the symbol ratios

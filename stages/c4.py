@@ -9,7 +9,9 @@ sentences survive (``too_few_sentences``). Kept documents get the cleaned text (
 newlines), as in C4.
 
 Language-aware: for zh / ja / ko (``chars_are_words`` presets) a line's words are counted with our word
-splitter (one per character) instead of whitespace, and CJK sentence marks (。！？) end lines.
+splitter (one per character) instead of whitespace, and CJK sentence marks (。！？) end lines. A line's
+word count is compared in English words (divided by the preset's ``word_scale``): three English words are
+about eight Japanese characters; sentences likewise (``sentence_scale``).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from curate.core.schema import TEXT
 from curate.core.stage import MapStage, Resources, Verdict
 from curate.stages.lib import text_stats as ts
 from curate.stages.lib.columns import set_column
-from curate.stages.lib.lang_presets import LangAwareParams, batch_presets
+from curate.stages.lib.lang_presets import LangAwareParams, batch_presets, preset_values
 
 _CITATION = r"\[\d*\]|\[edit\]|\[citation needed\]"
 _POLICY = "terms of use|privacy policy|cookie policy|uses cookies|use of cookies|use cookies"
@@ -75,7 +77,9 @@ class C4Quality(MapStage):
             ends = pc.match_substring_regex(line, _END).to_numpy(zero_copy_only=False)
             keep &= ends & ~pc.ends_with(line, "...").to_numpy(zero_copy_only=False)
         if p.min_words_per_line != -1:
-            keep &= n_words >= p.min_words_per_line
+            # in English words: the language's word_scale (1 for English, so its counts are exact)
+            scale = preset_values(presets, which, "word_scale", 1.0)[lines.doc]
+            keep &= (n_words if (scale == 1.0).all() else n_words / scale) >= p.min_words_per_line
         lower = pc.utf8_lower(line)
         lorem = keep & pc.match_substring(lower, "lorem ipsum").to_numpy(zero_copy_only=False) if p.filter_lorem_ipsum else None
         if p.filter_javascript:
@@ -93,7 +97,11 @@ class C4Quality(MapStage):
         kept = lines.select(keep)
         kept_text = pc.filter(line, pa.array(keep))
         if p.min_num_sentences != -1:
-            sentences = kept.per_doc(_sentences(kept_text))
+            sentences = kept.per_doc(sentences_per_line(kept_text))
+            # in English sentences: the preset's sentence_scale (Japanese cuts one English sentence in more)
+            sentence_scale = preset_values(presets, which, "sentence_scale", 1.0)
+            if (sentence_scale != 1.0).any():
+                sentences = sentences / sentence_scale
             rules.append(("too_few_sentences", sentences < p.min_num_sentences))
         mask, reasons = ts.first_failure(rules, n)
         offsets = np.concatenate([[0], np.cumsum(kept.per_doc())]).astype(np.int32)
@@ -110,7 +118,7 @@ def _first_line(hit: np.ndarray | None, doc: np.ndarray, n_docs: int) -> np.ndar
     return out
 
 
-def _sentences(lines: pa.Array) -> np.ndarray:
+def sentences_per_line(lines: pa.Array) -> np.ndarray:
     """Sentences per line, counted the way spaCy's sentencizer does on our words.
 
     A sentence starts at the first word (not punctuation) after a sentence-ending mark; the first one

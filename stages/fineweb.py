@@ -4,8 +4,8 @@ Same rules, order and defaults as datatrove's FineWebQualityFilter: too few line
 punctuation (``line_punct_ratio``), too many short lines (``short_line_ratio``), too many characters in
 repeated lines (``char_dup_ratio``), too many newlines per word (``list_ratio``). Lines are split on
 ``\\n`` and blank lines ignored. Language-aware: the short-line length comes from the language preset
-(15 characters for zh / ja / ko, whose lines carry more per character), and words are counted by our
-splitter (one per CJK character).
+(30 characters times the language's characters per English character: 10 for Chinese, 34 for German),
+and words are counted by our splitter (one per CJK character) in English units (the preset's scales).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from curate.core.registry import register
 from curate.core.schema import TEXT
 from curate.core.stage import FilterStage, Resources
 from curate.stages.lib import text_stats as ts
-from curate.stages.lib.lang_presets import LangAwareParams, batch_presets, preset_values
+from curate.stages.lib.lang_presets import LangAwareParams, batch_presets, english_equivalent, preset_values, scales
 
 
 class FineWebQualityParams(LangAwareParams):
@@ -59,7 +59,14 @@ class FineWebQuality(FilterStage):
             zero_copy_only=False
         )
         newlines = pc.count_substring(text, "\n").to_numpy(zero_copy_only=False)
-        words = ts.split_words(text).per_doc()
+        words = ts.split_words(text)
+        row_scales = scales(presets, which)
+        if row_scales is not None:  # tokens in English units (English batches skip the extra pass)
+            is_alpha = ts.word_classes(words)[1]
+            alpha, other = english_equivalent(words.per_doc(is_alpha), words.per_doc(~is_alpha), row_scales)
+            words = alpha + other
+        else:
+            words = words.per_doc()
         rules = [
             ("empty", n_lines == 0),
             ("line_punct_ratio", (punct < p.line_punct_thr) & ~((punct == 0) & p.line_punct_exclude_zero)),

@@ -17,7 +17,7 @@ from curate.core.registry import register
 from curate.core.schema import TEXT
 from curate.core.stage import FilterStage, Resources
 from curate.stages.lib import text_stats as ts
-from curate.stages.lib.lang_presets import LangAwareParams, batch_presets, preset_values
+from curate.stages.lib.lang_presets import LangAwareParams, batch_presets, english_equivalent, preset_values, scales
 
 
 class GopherQualityParams(LangAwareParams):
@@ -56,22 +56,27 @@ class GopherQuality(FilterStage):
         n_lines = lines.per_doc()
         lo = preset_values(presets, which, "min_avg_word_length", np.nan)
         hi = preset_values(presets, which, "max_avg_word_length", np.nan)
+        # counts in English units (the language's word_scale / symbol_scale; exact counts for English)
+        row_scales = scales(presets, which)
+        real, other = english_equivalent(n_real, n_words - n_real, row_scales)
+        n_alpha = words.per_doc(is_alpha)
+        alpha, non_alpha = english_equivalent(n_alpha, n_words - n_alpha, row_scales)
         none = np.zeros(len(text), dtype=bool)
         rules = [
-            ("short_doc", n_real < p.min_doc_words if p.min_doc_words else none),
-            ("long_doc", n_real > p.max_doc_words if p.max_doc_words else none),
+            ("short_doc", real < p.min_doc_words if p.min_doc_words else none),
+            ("long_doc", real > p.max_doc_words if p.max_doc_words else none),
             ("short_words", avg_len < lo if p.word_length else none),
             ("long_words", avg_len > hi if p.word_length else none),
         ]
         if p.max_symbol_word_ratio:
-            rules.append(("too_many_hashes", ts.ratio(hashes, n_words) > p.max_symbol_word_ratio))
-            rules.append(("too_many_ellipsis", ts.ratio(ellipses, n_words) > p.max_symbol_word_ratio))
+            rules.append(("too_many_hashes", ts.ratio(hashes, real + other) > p.max_symbol_word_ratio))
+            rules.append(("too_many_ellipsis", ts.ratio(ellipses, real + other) > p.max_symbol_word_ratio))
         if p.max_bullet_lines_ratio:
             rules.append(("too_many_bullets", ts.ratio(lines.per_doc(bullet), n_lines) > p.max_bullet_lines_ratio))
         if p.max_ellipsis_lines_ratio:
             rules.append(("too_many_end_ellipsis", ts.ratio(lines.per_doc(end_ell), n_lines) > p.max_ellipsis_lines_ratio))
         if p.min_alpha_words_ratio:
-            rules.append(("below_alpha_threshold", ts.ratio(words.per_doc(is_alpha), n_words) < p.min_alpha_words_ratio))
+            rules.append(("below_alpha_threshold", ts.ratio(alpha, alpha + non_alpha) < p.min_alpha_words_ratio))
         if p.min_stop_words:
             rules.append(("few_stop_words", self._stop_words(words, presets, which) < p.min_stop_words))
         return ts.first_failure(rules, len(text))
@@ -131,16 +136,37 @@ class GopherRepetition(FilterStage):
             if char_frac:
                 rules.append((f"dup_{name}_char_frac", ts.ratio(pieces.per_doc(pieces.lengths() * dup), n_chars) > char_frac))
         words = ts.split_words(text)
-        lens = words.lengths()
-        grams = ts.ngram_keys(ts.piece_ids(words), words.doc, [n for n, _ in p.top_n_grams + p.dup_n_grams])
+        lens, ids = words.lengths(), ts.piece_ids(words)
+        ns = [n for n, _ in p.top_n_grams + p.dup_n_grams]
+        groups = []  # (n -> n-gram length, the group's words or None for all, their lengths, their n-gram keys)
+        for sizes, docs in _ngram_sizes(batch, p, ns):
+            sel = None if docs is None else docs[words.doc]
+            g_ids, g_doc, g_lens = (ids, words.doc, lens) if sel is None else (ids[sel], words.doc[sel], lens[sel])
+            groups.append((sizes, g_doc, g_lens, ts.ngram_keys(g_ids, g_doc, sorted(set(sizes.values())))))
         for n, frac in p.top_n_grams:
-            top = _top_ngram_chars(*grams[n], lens, words.doc, n, len(text))
+            top = sum(_top_ngram_chars(*grams[m[n]], g_lens, g_doc, m[n], len(text)) for m, g_doc, g_lens, grams in groups)
             rules.append((f"top_{n}_gram", ts.ratio(top, n_chars) > frac))
         for n, frac in p.dup_n_grams:
             alive = ~np.logical_or.reduce([fails for _, fails in rules])
-            fails = _dup_ngram_fails(*grams[n], lens, words.doc, n, n_chars, frac, alive)
+            fails = np.logical_or.reduce([
+                _dup_ngram_fails(*grams[m[n]], g_lens, g_doc, m[n], n_chars, frac, alive) for m, g_doc, g_lens, grams in groups
+            ])
             rules.append((f"duplicated_{n}_n_grams", fails))
         return ts.first_failure(rules, len(text))
+
+
+def _ngram_sizes(batch: pa.Table, p: GopherRepetitionParams, ns: list[int]) -> list[tuple[dict[int, int], np.ndarray | None]]:
+    """Groups of documents with the same n-gram lengths: ({n: length}, which documents, None for all).
+
+    Words are n-grams' units except where characters are words (zh / ja / ko): there an n-gram is
+    ``n * word_scale`` characters, the length of n English words of the same content.
+    """
+    presets, which = batch_presets(batch, p)
+    factor = np.array([q.word_scale if q is not None and q.chars_are_words else 1.0 for q in presets] or [1.0])
+    if (factor == 1.0).all():
+        return [({n: n for n in ns}, None)]
+    per_row = factor[which]
+    return [({n: max(n, round(n * f)) for n in ns}, per_row == f) for f in np.unique(per_row)]
 
 
 def _top_ngram_chars(

@@ -20,6 +20,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
+    from curate.cli.calibrate import register_cli as register_calibrate
     from curate.cli.classify import register_cli as register_train_classifier
     from curate.cli.mix import register_cli as register_mix
     from curate.cli.proxy import register_cli as register_proxy
@@ -33,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     register_report(sub)
     register_publish(sub)
     register_train_classifier(sub)
+    register_calibrate(sub)
     return parser
 
 

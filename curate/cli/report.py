@@ -20,7 +20,8 @@ def register_cli(subparsers: argparse._SubParsersAction) -> None:
         help="write an HTML report with plots of a run",
         description=(
             "Write OUT/report/index.html with PNG plots of a run output: the stage funnel (documents and "
-            "characters kept per step), top drop reasons per step, language and domain distributions, a "
+            "characters kept per step), top drop reasons per step, language and domain distributions, the "
+            "share of each language's documents removed, a "
             "histogram of every numeric score column, and characters (or tokens) per bucket column such as "
             "quality_bucket. Plots appear only when the data has their column. Works on partial runs "
             "(killed, no manifest.json yet): the page says so. `curate publish` puts these plots on the "

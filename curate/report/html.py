@@ -2,7 +2,8 @@
 
 The page shows the stage funnel (documents and characters kept per step, the characters cut from kept
 documents, and a flag on steps whose character loss far exceeds their document loss), the top drop
-reasons of each step, the language and domain distributions, a histogram of every numeric score column and the
+reasons of each step, the language and domain distributions, the share of each language's documents
+removed (kept and rejected rows both carry ``lang``), a histogram of every numeric score column and the
 characters (or tokens, with a tokenizer) per bucket column. Each plot appears only when the data has the
 column it needs.
 
@@ -158,6 +159,29 @@ def value_counts(view: RunView, column: str) -> Counter:
     return counts
 
 
+def removal_by_value(view: RunView, column: str, top: int) -> list[tuple[str, int, int]]:
+    """(value, kept, removed) per value of ``column`` over kept and rejected documents, most documents first.
+
+    Rejected rows without the column (dropped before the stage that adds it, e.g. ``read`` before
+    ``lang_id``) count as ``(none)``; values past ``top`` are summed as ``other``.
+    """
+    kept = value_counts(view, column)
+    removed: Counter = Counter()
+    for path in view.rejected:
+        if column in view.schema(path).names:
+            for batch in pq.ParquetFile(path).iter_batches(batch_size=BATCH_ROWS, columns=[column]):
+                for item in pc.value_counts(batch.column(0)).to_pylist():
+                    removed[item["values"]] += item["counts"]
+        else:
+            removed[None] += pq.ParquetFile(path).metadata.num_rows
+    keys = sorted(set(kept) | set(removed), key=lambda k: (-(kept[k] + removed[k]), str(k)))
+    rows = [("(none)" if k is None else str(k), kept[k], removed[k]) for k in keys]
+    if len(rows) > top:
+        rest = rows[top - 1 :]
+        rows = rows[: top - 1] + [(f"other ({len(rest)} values)", sum(r[1] for r in rest), sum(r[2] for r in rest))]
+    return rows
+
+
 def numeric_histogram(view: RunView, column: str, bins: int = HIST_BINS) -> tuple[np.ndarray, np.ndarray, int] | None:
     """(edges, counts, nulls) of a numeric column, in two streaming passes (range, then counts)."""
     lo, hi, nulls = np.inf, -np.inf, 0
@@ -295,6 +319,9 @@ def build_report(out: str | Path, tokenizer: str | None = None, top: int = 20) -
         figures.append(PlotEntry(f"{column}.png", title, f"Kept documents per `{column}` value.",
                               [(k, f"{n:,}") for k, n in rows]))
 
+    if any(LANG_COLUMNS[0] in view.schema(p).names for p in view.kept + view.rejected):
+        _removal_by_language(view, top, folder, figures, summary)
+
     histograms = {}
     for column in score_columns(fields):
         hist = numeric_histogram(view, column)
@@ -325,6 +352,21 @@ def build_report(out: str | Path, tokenizer: str | None = None, top: int = 20) -
     page = folder / "index.html"
     page.write_text(_html(view, figures, unit), encoding="utf-8")
     return page
+
+
+def _removal_by_language(view: RunView, top: int, folder: Path, figures: list[PlotEntry], summary: dict) -> None:
+    """The share of each language's documents the run removed: a language filtered harder than the others
+    stands out (``curate calibrate`` measures the same on parallel text)."""
+    column = LANG_COLUMNS[0]
+    rows = removal_by_value(view, column, top)
+    summary[f"{column}_removal"] = {k: {"kept": kept, "removed": removed} for k, kept, removed in rows}
+    plots.removal_shares(rows, f"Documents removed per language ({column})", folder / f"{column}_removal.png")
+    figures.append(PlotEntry(
+        f"{column}_removal.png", "Removal by language",
+        f"Share of each `{column}` value's documents (kept + rejected) that the run removed; (none): dropped "
+        "before the language was known.",
+        [(k, f"{100 * r / (kp + r):.1f}% of {kp + r:,}") for k, kp, r in rows],
+    ))
 
 
 def _html(view: RunView, figures: list[PlotEntry], unit: str) -> str:

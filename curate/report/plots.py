@@ -120,6 +120,24 @@ def categories(counts: list[tuple[str, int]], title: str, path: Path, unit: str 
     return _save(fig, path)
 
 
+def removal_shares(rows: list[tuple[str, int, int]], title: str, path: Path) -> Path:
+    """Horizontal bars of the share of documents removed per value, from (label, kept, removed) rows."""
+    fig = _figure(9, 1.0 + 0.32 * max(1, len(rows)))
+    ax = fig.subplots()
+    y = np.arange(len(rows))
+    share = np.array([100.0 * r / (k + r) if k + r else 0.0 for _, k, r in rows])
+    ax.barh(y, share, color=DROPPED)
+    ax.set_yticks(y, [label for label, _, _ in rows])
+    ax.invert_yaxis()
+    for i, (v, (_, k, r)) in enumerate(zip(share, rows)):
+        ax.annotate(f"{v:.1f}% of {_human(k + r)}", (v, i), xytext=(3, 0), textcoords="offset points", va="center", fontsize="small")
+    ax.set_xlim(0, 100)
+    ax.set_title(title)
+    ax.set_xlabel("% of documents removed")
+    ax.grid(axis="x", alpha=0.3)
+    return _save(fig, path)
+
+
 def histogram(edges: np.ndarray, counts: np.ndarray, title: str, path: Path, nulls: int = 0) -> Path:
     """A histogram from precomputed bin edges and counts (the caller streams the column)."""
     fig = _figure(7, 3.6)

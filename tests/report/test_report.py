@@ -62,7 +62,7 @@ def test_report_draws_every_plot_the_data_allows(finished_run: Path) -> None:
     page = build_report(finished_run)
     assert page == finished_run / "report" / "index.html"
     images = _images(page)
-    for name in ("funnel.png", "drop_reasons.png", "lang.png", "domain.png", "score_lang_score.png",
+    for name in ("funnel.png", "drop_reasons.png", "lang.png", "lang_removal.png", "domain.png", "score_lang_score.png",
                  "score_quality.png", "characters_per_quality_bucket.png"):
         assert name in images
     for name in images:  # every referenced PNG exists and is a real PNG
@@ -78,6 +78,10 @@ def test_report_numbers_match_the_run(finished_run: Path) -> None:
     rejected = pl.read_parquet(finished_run / "rejected" / "*.parquet")
     assert sum(summary["lang_counts"].values()) == kept.height
     assert summary["lang_counts"] == dict(kept["lang"].value_counts().iter_rows())
+    removed = dict(rejected["lang"].value_counts().iter_rows())
+    assert summary["lang_removal"] == {
+        lang: {"kept": summary["lang_counts"].get(lang, 0), "removed": removed.get(lang, 0)} for lang in LANGS
+    }
     per_stage = {stage: sum(n for _, n in rows) for stage, rows in summary["drop_reasons"].items()}
     assert per_stage == dict(rejected["drop_stage"].value_counts().iter_rows())
     assert [k for k, _ in summary["drop_reasons"]["exact_dedup"]] == ["dup_of"]  # per-document ids folded
@@ -163,7 +167,16 @@ def test_report_on_the_sample_run(tmp_path: Path) -> None:
         if pa.types.is_floating(dtype):
             assert f"score_{name}.png" in images
     if "lang" in fields:
-        assert "lang.png" in images
+        assert "lang.png" in images and "lang_removal.png" in images
+        # rejected rows carry lang from lang_id on; those dropped before it (read, text_length) have none
+        summary = json.loads((page.parent / "report.json").read_text(encoding="utf-8"))
+        rejected = pl.read_parquet(out / "rejected" / "*.parquet", missing_columns="insert")
+        early = rejected.filter(pl.col("drop_stage").is_in(["read", "text_length"]))
+        assert early["lang"].null_count() == early.height > 0
+        assert rejected.filter(~pl.col("drop_stage").is_in(["read", "text_length"]))["lang"].null_count() == 0
+        assert summary["lang_removal"]["(none)"] == {"kept": 0, "removed": early.height}
+        assert sum(v["kept"] + v["removed"] for v in summary["lang_removal"].values()) == sum(
+            1 for _ in pl.read_parquet(out / "data" / "*.parquet")["id"]) + rejected.height
 
 
 def test_report_refuses_a_folder_that_is_not_a_run(tmp_path: Path) -> None:

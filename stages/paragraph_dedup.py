@@ -35,7 +35,7 @@ from curate.core.registry import register
 from curate.core.schema import ROW, TEXT
 from curate.core.stage import GlobalStage, GlobalState, Params, Resources, Verdict
 from curate.engine.reduce import ReduceJob
-from curate.stages import paragraph_counts as counts
+from curate.stages.lib import paragraph_counts as counts
 from curate.stages.lib import minhash as mh
 from curate.stages.lib import text_stats as ts
 from curate.stages.lib.columns import set_column

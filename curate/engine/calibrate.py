@@ -29,7 +29,7 @@ from curate.engine.pipeline import run_in_memory
 from curate.engine.recipe import Recipe, build_stages
 from curate.io.readers import ColumnMap, find_inputs, plan_units, read_unit
 
-PARALLEL = Path(__file__).resolve().parents[1] / "data" / "parallel"
+PARALLEL = Path(__file__).resolve().parents[2] / "data" / "parallel"
 REFERENCE = "en"
 
 

@@ -244,21 +244,24 @@ def concat_rejected(tables: list[pa.Table]) -> pa.Table | None:
     return merged.select(order)
 
 
-def run_in_memory(steps: list[Step], units: list[pa.Table]) -> tuple[pa.Table, pa.Table | None]:
+def run_in_memory(
+    steps: list[Step], units: list[pa.Table], stats: dict[str, StepStats] | None = None
+) -> tuple[pa.Table, pa.Table | None]:
     """Run steps over in-memory unit tables exactly as a real run would: (kept, rejected).
 
-    For tests and notebooks. Every stage is set up here; global stages reduce over all units.
+    For tests and notebooks (:mod:`curate.api`). Every stage is set up here; global stages summarise,
+    reduce over all units (in a temporary folder) and apply. ``stats`` collects per-step counts if given.
     """
     for _, stage in steps:
         stage.setup()
     try:
-        return _run_set_up(steps, units)
+        return _run_set_up(steps, units, {} if stats is None else stats)
     finally:
         for _, stage in steps:
             stage.teardown()
 
 
-def _run_set_up(steps: list[Step], units: list[pa.Table]) -> tuple[pa.Table, pa.Table | None]:
+def _run_set_up(steps: list[Step], units: list[pa.Table], stats: dict[str, StepStats]) -> tuple[pa.Table, pa.Table | None]:
     phases = plan_phases(steps)
     rejected: list[pa.Table] = []
     current = list(units)
@@ -268,7 +271,7 @@ def _run_set_up(steps: list[Step], units: list[pa.Table]) -> tuple[pa.Table, pa.
             outs, summaries = [], []
             for i, table in enumerate(current):
                 state = GlobalState(state_path, i) if state_path else None
-                kept, dropped = run_phase(phase, table, state, {})
+                kept, dropped = run_phase(phase, table, state, stats)
                 rejected.extend(dropped)
                 outs.append(kept)
                 if phase.summarize is not None:

@@ -19,11 +19,13 @@ explore a sample, and :meth:`Pipeline.run` for a corpus.
 from __future__ import annotations
 
 import glob
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import pyarrow as pa
+from pydantic import ValidationError
 
 from curate.core.errors import RecipeError
 from curate.core.registry import get_stage
@@ -41,7 +43,7 @@ def stage(name: str, *, resources: dict[str, Any] | None = None, **params: Any) 
     try:
         checked = cls.Params.model_validate(params)
         res = Resources.model_validate({**cls.default_resources.model_dump(), **(resources or {})})
-    except Exception as exc:  # pydantic's ValidationError, said with the stage's name
+    except ValidationError as exc:  # said with the stage's name
         raise RecipeError(f"stage {name!r}: {exc}") from None
     return cls(checked, res)
 
@@ -83,7 +85,7 @@ class Pipeline:
         self._recipe: Recipe | None = None
 
     @classmethod
-    def from_recipe(cls, recipe: str | Path | Recipe) -> "Pipeline":
+    def from_recipe(cls, recipe: str | Path | Recipe) -> Pipeline:
         """The pipeline of a recipe file (or a loaded :class:`Recipe`), keeping its input, output and executor."""
         loaded = recipe if isinstance(recipe, Recipe) else load_recipe(recipe)
         pipe = cls(build_stages(loaded), name=loaded.name, seed=loaded.seed)

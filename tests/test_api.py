@@ -85,11 +85,11 @@ def test_from_recipe_keeps_steps() -> None:
 def test_readme_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     section = readme.split("## Python API", 1)[1]
-    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    code = re.search(r"```python\n(.*?)```", section, re.DOTALL).group(1)
     code = code.replace("out/api-demo", str(tmp_path / "api-demo"))
     monkeypatch.chdir(ROOT)
     scope: dict = {}
-    exec(compile(code, "README.md", "exec"), scope)
+    exec(compile(code, "README.md", "exec"), scope)  # noqa: S102 - the README example is the test
     assert scope["result"].rejected["drop_reason"].to_list()[0] == "text_length:too_short"
     assert scope["result"].rejected["drop_reason"].to_list()[1].startswith("exact_dedup:dup_of=")
     assert scope["manifest"]["totals"]["docs_kept"] == scope["run"].data.select(pl.len()).collect().item() > 0

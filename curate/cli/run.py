@@ -12,7 +12,11 @@ from curate.core.errors import CurateError
 def _cmd_run(args: argparse.Namespace) -> int:
     from curate.engine.recipe import load_recipe
     from curate.engine.runner import run_recipe
+    from curate.engine.validate import check_recipe_file
 
+    problems = check_recipe_file(args.recipe, args.input)
+    if problems:  # the checks of `curate validate`, with file:line, before any work
+        raise CurateError("\n".join(problems))
     recipe = load_recipe(args.recipe)
     if args.input:
         from curate.engine.recipe import InputSpec
@@ -44,9 +48,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 def _cmd_validate(args: argparse.Namespace) -> int:
     from curate.engine.recipe import build_stages, load_recipe
+    from curate.engine.validate import check_recipe_file
 
-    recipe = load_recipe(args.recipe)
-    steps = build_stages(recipe)
+    problems = check_recipe_file(args.recipe, args.input)
+    if problems:
+        print("\n".join(problems), file=sys.stderr)
+        print(f"{args.recipe}: {len(problems)} problem(s)", file=sys.stderr)
+        return 2
+    steps = build_stages(load_recipe(args.recipe))
     print(f"{args.recipe}: valid — {len(steps)} stage(s): {', '.join(n for n, _ in steps) or '(none)'}")
     return 0
 
@@ -54,8 +63,14 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 def _cmd_stages(args: argparse.Namespace) -> int:
     from curate.core.registry import all_stages
     from curate.core.stage import ExpandStage, GlobalStage
+    from curate.engine.validate import suggest
 
-    for name, cls in all_stages().items():
+    known = all_stages()
+    unknown = [n for n in args.name if n not in known]
+    if unknown:
+        raise CurateError("; ".join(f"no stage named {n!r}{suggest(n, tuple(known))}" for n in unknown)
+                          + "; `curate stages` lists them all")
+    for name, cls in known.items():
         if args.name and name not in args.name:
             continue
         kind = "global" if issubclass(cls, GlobalStage) else "expand" if issubclass(cls, ExpandStage) else "map"
@@ -98,8 +113,9 @@ def register_cli(sub: argparse._SubParsersAction) -> None:
     run.add_argument("--quiet", action="store_true", help="no progress bars or summary")
     run.set_defaults(func=_cmd_run)
 
-    val = sub.add_parser("validate", help="check a recipe without running it", description="Validate RECIPE completely: stages, parameters, types. Errors give the line and field.")
+    val = sub.add_parser("validate", help="check a recipe without running it", description="Validate RECIPE completely, reporting every problem at once: fields, stages and parameters (with the closest known name), the first file of each input glob (readable, has the text column), the columns each stage needs, the model and list files stages name. Errors give file:line: field.")
     val.add_argument("recipe")
+    val.add_argument("--input", action="append", metavar="GLOB", help="check these inputs instead of the recipe's (as `run --input`)")
     val.set_defaults(func=_cmd_validate)
 
     st = sub.add_parser("stages", help="list stages and their parameters", description="List every registered stage with its parameters and defaults.")

@@ -47,7 +47,9 @@ def test_fingerprint_ignores_the_executor_but_not_the_stages() -> None:
     assert base.fingerprint() == ray.fingerprint() != other.fingerprint()
 
 
-def test_validate_command(write_recipe, capsys) -> None:
+def test_validate_command(write_recipe, capsys, tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)  # validate reads the inputs: x.jsonl must exist
+    (tmp_path / "x.jsonl").write_text('{"text": "a document"}\n', encoding="utf-8")
     assert main(["validate", str(write_recipe(GOOD))]) == 0
     assert "valid — 2 stage(s)" in capsys.readouterr().out
     bad = write_recipe(GOOD.replace("min_chars: 10", "min_chars: x"), "bad.yaml")

@@ -24,6 +24,7 @@ from curate.engine.executors import make_executor
 from curate.engine.pipeline import StepStats, plan_phases, reduce_step
 from curate.engine.recipe import Recipe, build_stages
 from curate.engine.reduce import REDUCE_INFO, ReduceJob
+from curate.engine.run_schema import unify_run
 from curate.engine.worker import RunPaths, load_stats
 from curate.io.readers import (
     ColumnMap,
@@ -158,6 +159,7 @@ def run_recipe(
                 reduce_seconds[name] = time.perf_counter() - t0
     finally:
         runner.close()
+    unify_run(paths.out, recipe.output.compression, recipe.output.compression_level)  # one schema per run
 
     manifest = _manifest(recipe, recipe_file, fingerprint, files, units, phases, paths, reduce_seconds, kind, n_workers, started)
     write_json(manifest, paths.manifest)

@@ -49,7 +49,7 @@ class StepStats:
     reasons: Counter = field(default_factory=Counter)
     counters: Counter = field(default_factory=Counter)  # what the stage reported doing (Verdict.counters)
 
-    def add(self, other: "StepStats") -> None:
+    def add(self, other: StepStats) -> None:
         if other.outputs is not None:
             self.outputs = (self.outputs or 0) + other.outputs
         for name in ("docs_in", "kept", "dropped", "chars_in", "chars_kept", "chars_dropped", "seconds"):
@@ -74,7 +74,7 @@ class StepStats:
         }
 
     @classmethod
-    def from_json(cls, data: dict) -> "StepStats":
+    def from_json(cls, data: dict) -> StepStats:
         return cls(**{**data, "reasons": Counter(data.get("reasons", {})), "counters": Counter(data.get("counters", {}))})
 
 

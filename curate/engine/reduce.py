@@ -116,7 +116,7 @@ class ReduceJob:
         """
         from functools import partial
 
-        from tqdm import tqdm
+        from curate.engine.progress import Progress
 
         done_dir = self.scratch / "steps" / name
         records: list[dict | None] = [None] * len(items)
@@ -125,7 +125,7 @@ class ReduceJob:
             if marker.exists():
                 records[i] = json.loads(marker.read_text(encoding="utf-8"))
         todo = [i for i, r in enumerate(records) if r is None]
-        bar = tqdm(total=len(items), initial=len(items) - len(todo), desc=f"{self.label}: {name}", unit="task", disable=self.quiet or len(items) < 2)
+        bar = Progress(f"{self.label}: {name}", len(items), len(items) - len(todo), unit="tasks", quiet=self.quiet, docs=False)
         for k, record in self.run_tasks(partial(timed_task, fn), [items[i] for i in todo]):
             i = todo[k]
             write_json(record, done_dir / f"{i:05d}.json")

@@ -16,12 +16,11 @@ import time
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from tqdm import tqdm
-
 from curate.core.errors import OutputError, RecipeError
 from curate.core.schema import ID, READ_STAGE, TEXT
 from curate.engine.executors import make_executor
 from curate.engine.pipeline import StepStats, plan_phases, reduce_step
+from curate.engine.progress import Progress, short_label, unit_docs
 from curate.engine.recipe import Recipe, build_stages
 from curate.engine.reduce import REDUCE_INFO, ReduceJob
 from curate.engine.run_schema import unify_run
@@ -143,10 +142,10 @@ def run_recipe(
     try:
         for phase in phases:
             todo = [u for u in units if not paths.stats(phase.index, u.index).exists()]
-            label = " → ".join(n for n, _ in phase.steps()) or "read"
-            bar = tqdm(total=len(units), initial=len(units) - len(todo), desc=f"phase {phase.index + 1}/{len(phases)} [{label}]", unit="unit", disable=quiet)
-            for _unit, _stats in runner.map(phase.index, todo):
-                bar.update(1)
+            names = ([READ_STAGE] if phase.index == 0 else []) + [n for n, _ in phase.steps()]
+            bar = Progress(f"phase {phase.index + 1}/{len(phases)} {short_label(names)}", len(units), len(units) - len(todo), quiet=quiet)
+            for _unit, unit_stats in runner.map(phase.index, todo):
+                bar.update(unit_docs(unit_stats))
             bar.close()
             if phase.summarize is not None and not paths.state(phase.index).exists():
                 name, stage = phase.summarize

@@ -6,8 +6,8 @@ and both produce the same bytes: every unit writes its own files, whatever finis
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Any, Iterator, Protocol
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, Protocol
 
 from curate.engine.recipe import Recipe
 from curate.io.readers import WorkUnit

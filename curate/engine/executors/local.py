@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import (
     FIRST_COMPLETED,
     Future,
@@ -11,7 +11,7 @@ from concurrent.futures import (
     as_completed,
     wait,
 )
-from typing import Any, Iterator
+from typing import Any
 
 from curate.engine.recipe import Recipe
 from curate.engine.reduce import run_inline

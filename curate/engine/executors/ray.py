@@ -8,8 +8,8 @@ dies (units are idempotent: atomic, deterministic writes), so a killed worker co
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Sequence
-from typing import Any, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
 from curate.engine.recipe import Recipe
 from curate.engine.worker import Worker

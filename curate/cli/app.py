@@ -22,6 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     from curate.cli.calibrate import register_cli as register_calibrate
     from curate.cli.classify import register_cli as register_train_classifier
+    from curate.cli.docs import register_cli as register_docs
     from curate.cli.mix import register_cli as register_mix
     from curate.cli.proxy import register_cli as register_proxy
     from curate.cli.publish import register_cli as register_publish
@@ -35,7 +36,25 @@ def build_parser() -> argparse.ArgumentParser:
     register_publish(sub)
     register_train_classifier(sub)
     register_calibrate(sub)
+    register_docs(sub)
+    _plain_help(parser)
     return parser
+
+
+def _plain_help(parser: argparse.ArgumentParser) -> None:
+    """Help built from docstrings shows Markdown-style `x`, never reStructuredText ``x`` or :func:`x`."""
+    from curate.docgen import plain
+
+    if parser.description:
+        parser.description = plain(parser.description)
+    for action in parser._actions:
+        if isinstance(action.help, str):
+            action.help = plain(action.help)
+        if isinstance(action, argparse._SubParsersAction):
+            for choice in action._choices_actions:
+                choice.help = plain(choice.help) if isinstance(choice.help, str) else choice.help
+            for child in dict.fromkeys(action.choices.values()):
+                _plain_help(child)
 
 
 def main(argv: list[str] | None = None) -> int:

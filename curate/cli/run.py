@@ -63,6 +63,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 def _cmd_stages(args: argparse.Namespace) -> int:
     from curate.core.registry import all_stages
     from curate.core.stage import ExpandStage, GlobalStage
+    from curate.docgen import plain
     from curate.engine.validate import suggest
 
     known = all_stages()
@@ -74,7 +75,7 @@ def _cmd_stages(args: argparse.Namespace) -> int:
         if args.name and name not in args.name:
             continue
         kind = "global" if issubclass(cls, GlobalStage) else "expand" if issubclass(cls, ExpandStage) else "map"
-        doc = (cls.__module__ and sys.modules[cls.__module__].__doc__ or cls.__doc__ or "").strip().splitlines()
+        doc = plain((cls.__module__ and sys.modules[cls.__module__].__doc__ or cls.__doc__ or "").strip()).splitlines()
         print(f"{name}  ({kind} stage)")
         if doc:
             print(textwrap.indent(doc[0], "    "))
@@ -82,7 +83,7 @@ def _cmd_stages(args: argparse.Namespace) -> int:
             default = "required" if info.is_required() else f"default {info.get_default(call_default_factory=True)!r}"
             print(f"    {field}: {info.annotation.__name__ if hasattr(info.annotation, '__name__') else info.annotation} ({default})")
             if info.description:
-                print(textwrap.indent(textwrap.fill(info.description, 90), "        "))
+                print(textwrap.indent(textwrap.fill(plain(info.description), 90), "        "))
         print()
     return 0
 

@@ -223,6 +223,7 @@ def stage_folder(
         plots=plot_files,
         config_columns=dims,
         drop_reasons=drop_reasons(open_run(root), top=3),
+        columns={name: str(dtype) for name, dtype in fields.items()},
     )
     (folder / "README.md").write_text(render_card(card), encoding="utf-8")
     return Staged(folder, configs, files)

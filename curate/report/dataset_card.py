@@ -4,7 +4,8 @@ The header is what the Hub and ``datasets.load_dataset`` read: one config per va
 data files are grouped by (language, category, quality bucket) plus an ``all`` config, the license, the
 language list, the size category and the task. The body is for people: how many documents and tokens each
 config holds, what every step of the recipe kept and dropped, the report's plots, and the recipe itself,
-so a reader can rebuild the corpus.
+so a reader can rebuild the corpus (paths in it made portable), every column, the source data, limitations
+and personal information (:mod:`curate.report.card_sections`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,15 @@ import re
 from dataclasses import dataclass, field
 
 import yaml
+
+from curate.report.card_sections import (
+    columns_section,
+    funnel_section,
+    limitations_section,
+    pii_section,
+    portable_recipe,
+    source_section,
+)
 
 #: The Hub's size buckets (``size_categories``), by number of documents.
 _SIZES = [
@@ -59,6 +69,7 @@ class CardInputs:
     plots: list[str] = field(default_factory=list)
     config_columns: list[str] = field(default_factory=list)
     drop_reasons: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+    columns: dict[str, str] = field(default_factory=dict)  # column -> Arrow type, of the published shards
 
 
 def _cell(value: object) -> str:
@@ -133,21 +144,12 @@ def render_card(c: CardInputs) -> str:
     if c.token_unit == "whitespace tokens":
         lines += ["Whitespace tokens are runs of non-space characters: they undercount languages written without "
                   "spaces (Chinese, Japanese, Thai). `curate publish --tokenizer tokenizer.json` counts real tokens.", ""]
-    lines += [
-        "## Processing steps",
-        "",
-        "Every step's documents in, kept and dropped; dropped documents are not published.",
-        "",
-        "| step | in | kept | dropped | kept % | characters kept | top drop reasons |",
-        "|---|---:|---:|---:|---:|---:|---|",
-    ]
-    for step in m.get("stages", []):
-        share = 100.0 * step["kept"] / step["docs_in"] if step["docs_in"] else 100.0
-        top = ", ".join(f"{_cell(k)} ({n:,})" for k, n in c.drop_reasons.get(step["name"], [])[:3])
-        lines.append(
-            f"| {_cell(step['name'])} | {step['docs_in']:,} | {step['kept']:,} | {step['dropped']:,} | {share:.1f}% | "
-            f"{step['chars_kept']:,} | {top} |"
-        )
+    lines += source_section(m)
+    if c.columns:
+        lines += columns_section(recipe, c.columns)
+    lines += funnel_section(m, c.drop_reasons, _cell)
+    lines += limitations_section(m, c.token_unit)
+    lines += pii_section(m)
     if c.plots:
         lines += ["", "## Plots", "", "From `curate report` on the run output.", ""]
         for plot in c.plots:
@@ -158,7 +160,7 @@ def render_card(c: CardInputs) -> str:
         "## Recipe",
         "",
         "```yaml",
-        yaml.safe_dump(recipe, sort_keys=False, allow_unicode=True, width=100).rstrip(),
+        yaml.safe_dump(portable_recipe(recipe), sort_keys=False, allow_unicode=True, width=100).rstrip(),
         "```",
     ]
     versions = m.get("versions", {})

@@ -305,7 +305,7 @@ def build_report(out: str | Path, tokenizer: str | None = None, top: int = 20) -
     reasons = drop_reasons(view)
     summary["drop_reasons"] = reasons
     if any(reasons.values()):
-        plots.drop_reasons(reasons, folder / "drop_reasons.png")
+        plots.drop_reasons(reasons, folder / "drop_reasons.png", {s["name"]: s.get("dropped", 0) for s in view.steps})
         figures.append(PlotEntry("drop_reasons.png", "Top drop reasons per step",
                               "Reason kinds: per-document details (duplicate ids, file and line) are cut off."))
 
@@ -322,17 +322,24 @@ def build_report(out: str | Path, tokenizer: str | None = None, top: int = 20) -
     if any(LANG_COLUMNS[0] in view.schema(p).names for p in view.kept + view.rejected):
         _removal_by_language(view, top, folder, figures, summary)
 
-    histograms = {}
+    histograms, constant = {}, {}
     for column in score_columns(fields):
         hist = numeric_histogram(view, column)
         if hist is None:
             continue
         edges, counts, nulls = hist
+        if int(np.count_nonzero(counts)) == 1:  # min == max (the bins hold min and max in the first and last)
+            constant[column] = float((edges[0] + edges[-1]) / 2)  # every value the same: a histogram says nothing
+            continue
         histograms[column] = {"edges": edges.tolist(), "counts": counts.tolist(), "nulls": nulls}
         name = f"score_{_safe(column)}.png"
         plots.histogram(edges, counts, column, folder / name, nulls)
         figures.append(PlotEntry(name, f"Histogram of {column}", f"Values of `{column}` over kept documents."))
     summary["histograms"] = histograms
+    if constant:  # named on the page instead of a one-bar histogram
+        summary["constant_columns"] = constant
+        figures.append(PlotEntry("", "Columns with one value", "Every kept document has the same value in these columns.",
+                                 [(c, f"{v:g}") for c, v in constant.items()]))
 
     bucket_cols = [n for n, t in fields.items() if _is_bucket(n, t)]
     unit = "tokens" if tokenizer else "characters"
@@ -347,7 +354,7 @@ def build_report(out: str | Path, tokenizer: str | None = None, top: int = 20) -
             figures.append(PlotEntry(name, f"{unit.capitalize()} per {column}",
                                   f"{unit.capitalize()} and documents of kept documents per `{column}` value."))
 
-    summary["plots"] = [f.file for f in figures]
+    summary["plots"] = [f.file for f in figures if f.file]
     write_json(summary, folder / "report.json")
     page = folder / "index.html"
     page.write_text(_html(view, figures, unit), encoding="utf-8")
@@ -403,7 +410,8 @@ def _html(view: RunView, figures: list[PlotEntry], unit: str) -> str:
         parts.append(_steps_table(view.steps))
     for fig in figures:
         parts.append(f"<h2>{e(fig.title)}</h2><p>{e(fig.caption)}</p>")
-        parts.append(f'<img src="{e(fig.file)}" alt="{e(fig.title)}">')
+        if fig.file:
+            parts.append(f'<img src="{e(fig.file)}" alt="{e(fig.title)}">')
         if fig.table:
             parts.append("<table>" + "".join(f"<tr><td>{e(k)}</td><td>{e(v)}</td></tr>" for k, v in fig.table) + "</table>")
     if not figures:

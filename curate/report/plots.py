@@ -79,8 +79,19 @@ def funnel(steps: list[dict], path: Path) -> Path:
     return _save(fig, path)
 
 
-def drop_reasons(by_step: dict[str, list[tuple[str, int]]], path: Path) -> Path:
-    """Top drop reasons of every step that dropped something, one panel per step."""
+def panel_title(step: str, counts: list[int], total: int) -> str:
+    """``gopher: 458 dropped (top 10 reasons: 446)``: the step's whole count, and what the bars show."""
+    total = max(total, sum(counts))
+    shown = f" (top {len(counts)} reasons: {sum(counts):,})" if total > sum(counts) else ""
+    return f"{step}: {total:,} dropped{shown}"
+
+
+def drop_reasons(by_step: dict[str, list[tuple[str, int]]], path: Path, totals: dict[str, int] | None = None) -> Path:
+    """Top drop reasons of every step that dropped something, one panel per step.
+
+    A panel's title counts every document the step dropped (``totals``, from the manifest), not only the
+    reasons shown, and says when the bars are the top few of more.
+    """
     steps = [s for s, rows in by_step.items() if rows]
     heights = [max(1, len(by_step[s])) for s in steps]
     fig = _figure(10, 0.8 + sum(0.32 * h + 0.7 for h in heights))
@@ -95,7 +106,7 @@ def drop_reasons(by_step: dict[str, list[tuple[str, int]]], path: Path) -> Path:
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_yticks(np.arange(len(rows)), labels, fontsize="small")
         ax.invert_yaxis()
-        ax.set_title(f"{step}: {sum(counts):,} dropped", loc="left", fontsize="medium")
+        ax.set_title(panel_title(step, counts, (totals or {}).get(step, 0)), loc="left", fontsize="medium")
         ax.xaxis.set_major_formatter(FuncFormatter(_human))
         ax.grid(axis="x", alpha=0.3)
     return _save(fig, path)

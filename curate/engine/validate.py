@@ -72,6 +72,9 @@ def check_text(text: str, source: str, inputs: list[str] | None = None) -> list[
         return [str(exc)]
     if not isinstance(data, dict):
         return [f"{source}: a recipe is a YAML mapping with at least `name` and `stages`"]
+    for key, command in (("sources", "curate mix"), ("candidates", "curate proxy compare")):
+        if key in data:  # not a run recipe: say which command the file is for, as loading does
+            return [f"{source}: this is a `{command}` file (it has `{key}`), not a run recipe; use `{command} {source}`"]
     if inputs:
         data = {**data, "input": {**(data.get("input") or {}), "paths": inputs}}
     problems: list[str] = []

@@ -92,3 +92,8 @@ def test_stages_with_no_match_is_an_error(capsys) -> None:
     assert "no stage named 'minhash' (did you mean 'minhash_dedup'?)" in capsys.readouterr().err
     assert main(["stages", "minhash_dedup"]) == 0
     assert "threshold" in capsys.readouterr().out
+
+
+def test_mixture_file_points_at_its_command() -> None:
+    problems = check_recipe_file(ROOT / "recipes" / "phi4-mixture.yaml")
+    assert len(problems) == 1 and "use `curate mix " in problems[0]

@@ -118,7 +118,8 @@ def build_mixture(mixture: Mixture, out: str | Path, mixture_file: str = "<mixtu
     tokenizer = MixTokenizer(mixture.tokenizer.path, mixture.tokenizer.eod_token) if mixture.tokenizer else None
     stages = mixture.stage_list()
     used = {s.name for st in stages for s in mixture.sources if st.sources is None or s.name in st.sources}
-    pieces, sources = plan_pieces([(i, s) for i, s in enumerate(mixture.sources) if s.name in used], mixture_file)
+    pieces, sources = plan_pieces([(i, s) for i, s in enumerate(mixture.sources) if s.name in used], mixture_file,
+                                  mixture.output.rows_per_task)
     schema = blend_schema(sources, mixture.output.keep_columns, mixture_file)
     run_key = _run_key(mixture, pieces, tokenizer, tokenize, dry_run)
     single = mixture.stages is None

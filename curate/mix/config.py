@@ -140,6 +140,7 @@ class OutputSpec(_Strict):
     rows_per_shard: int = Field(50_000, ge=1, description="Documents per Parquet shard of the blend.")
     compression: Literal["zstd", "snappy", "gzip", "none"] = Field("zstd", description="Parquet compression of the blend shards.")
     compression_level: int | None = Field(3, description="Compression level (codec default when null).")
+    rows_per_task: int = Field(50_000, ge=1, description="Input rows one task reads at a time (whole row groups): bounds a worker's memory; the blend's bytes do not depend on it.")
     tokenize: bool = Field(False, description="Also write Megatron indexed datasets (bin/<source>_text_document.bin/.idx).")
     keep_columns: list[str] | None = Field(None, description="Source columns carried into the blend besides id and text; default: those every source has with the same type.")
     data_path_prefix: str | None = Field(None, description="Where training will see OUT: data_path.txt prefixes are this folder + [STAGE/]bin/<source>_text_document; default: OUT as an absolute path.")
@@ -166,6 +167,7 @@ class Mixture(_Strict):
         decisive = self.model_dump(exclude={"description"})
         decisive["output"].pop("path", None)
         decisive["output"].pop("data_path_prefix", None)
+        decisive["output"].pop("rows_per_task", None)  # how the work is cut, not what it gives
         return xxhash.xxh64_hexdigest(json.dumps(decisive, sort_keys=True))
 
     def stage_list(self) -> list[StageSpec]:

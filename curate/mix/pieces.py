@@ -22,10 +22,6 @@ from curate.mix.config import SourceSpec
 from curate.mix.filter import FilterSyntaxError, parse_filter
 from curate.mix.tokens import MixTokenizer, cached_path, count_and_cache, load_cached
 
-#: Rows a piece aims at (whole row groups are never split).
-ROWS_PER_PIECE = 50_000
-
-
 @dataclass(frozen=True)
 class Piece:
     """Row groups ``row_groups`` of ``path``: ``rows`` rows; ``index`` orders pieces as the files are listed."""
@@ -51,7 +47,7 @@ def _where(i: int) -> str:
     return f"sources[{i}]"
 
 
-def plan_pieces(sources: list[tuple[int, SourceSpec]], mixture_file: str, rows_per_piece: int = ROWS_PER_PIECE) -> tuple[list[Piece], list[SourceFiles]]:
+def plan_pieces(sources: list[tuple[int, SourceSpec]], mixture_file: str, rows_per_piece: int) -> tuple[list[Piece], list[SourceFiles]]:
     """Cut every used source's files into pieces (shared between sources that read the same file)."""
     pieces: list[Piece] = []
     by_file: dict[str, list[int]] = {}

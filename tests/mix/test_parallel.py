@@ -4,8 +4,10 @@ fractional epochs exactly as :mod:`curate.mix.select` defines them, and no token
 from __future__ import annotations
 
 import random
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -41,13 +43,13 @@ sources:
   - {{name: web, path: {data}, category: web, filter: 'kind == "web" and bucket >= 5'}}
   - {{name: know, path: {data}, category: knowledge, filter: 'kind == "qa"', epochs: 1.37}}
   - {{name: cot, path: {data}, category: synthesis, filter: 'kind == "cot"', epochs: 2.6}}
-output: {{rows_per_shard: 300, rows_per_task: {task}, tokenize: true, data_path_prefix: /data/blend}}
+output: {{rows_per_shard: {shard}, rows_per_task: {task}, tokenize: true, data_path_prefix: /data/blend}}
 """
 
 
-def _mixture(tmp: Path, tok: Path, data: Path, seed: int = 0, task: int = 150, body: str = MIX) -> Path:
+def _mixture(tmp: Path, tok: Path, data: Path, seed: int = 0, task: int = 150, body: str = MIX, shard: int = 300) -> Path:
     path = tmp / f"mix-{seed}-{task}.yaml"
-    path.write_text(body.format(seed=seed, tok=tok, data=data, task=task), encoding="utf-8")
+    path.write_text(body.format(seed=seed, tok=tok, data=data, task=task, shard=shard), encoding="utf-8")
     return path
 
 
@@ -147,3 +149,49 @@ def test_no_tokenizer_sizes_are_utf8_bytes_and_bins_need_one(tmp_path, data):
     with pytest.raises(RecipeError, match="output.tokenize: writing .bin files needs a `tokenizer:`"):
         build_mixture(load_mixture(mix), tmp_path / "out2", str(mix), quiet=True, tokenize=True)
     assert not (tmp_path / "out2").exists()
+
+
+@pytest.mark.ray
+def test_ray_gives_the_same_bytes_as_local(tmp_path, tokenizer_path, data):  # noqa: F811
+    mix = _mixture(tmp_path, tokenizer_path, data)
+    build_mixture(load_mixture(mix), tmp_path / "local", str(mix), quiet=True)
+    summary = build_mixture(load_mixture(mix), tmp_path / "ray", str(mix), quiet=True, executor="ray", workers=2)
+    assert summary["run"]["executor"] == "ray" and summary["run"]["steps"]["send"]["nodes"] == 1
+    assert blend_bytes(tmp_path / "ray") == blend_bytes(tmp_path / "local")
+
+
+def kill_when(proc: subprocess.Popen, ready, timeout: float = 120) -> None:
+    """SIGKILL ``proc`` as soon as ``ready()`` (as tests/engine/test_resume.py does for ``curate run``)."""
+    deadline = time.monotonic() + timeout
+    while not ready():
+        assert proc.poll() is None, f"mix ended before it could be killed: {proc.stderr.read().decode()}"
+        assert time.monotonic() < deadline, "mix made no progress"
+        time.sleep(0.005)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+
+
+def _start(mix: Path, out: Path) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "curate.cli", "mix", str(mix), "-o", str(out), "--quiet"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+@pytest.mark.slow
+def test_sigkill_mid_mix_then_the_same_command_gives_the_same_bytes(tmp_path, tokenizer_path):  # noqa: F811
+    data = _corpus(tmp_path / "big", files=12, rows=600)
+    mix = _mixture(tmp_path, tokenizer_path, data, task=300, shard=1000)  # 24 input tasks
+    reference, resumed = tmp_path / "reference", tmp_path / "resumed"
+    assert subprocess.run([sys.executable, "-m", "curate.cli", "mix", str(mix), "-o", str(reference), "--quiet"]).returncode == 0
+
+    steps = resumed / "_work" / "reduce" / "steps"
+    kill_when(_start(mix, resumed), lambda: len(list((steps / "send").glob("*.json"))) >= 5 if (steps / "send").exists() else False)
+    assert not (resumed / "mixture.json").exists()
+    done = {p.name: p.read_bytes() for p in (steps / "count").glob("*.json")}
+    assert len(done) == 24
+    kill_when(_start(mix, resumed), lambda: len(list((steps / "write").glob("*.json"))) >= 3 if (steps / "write").exists() else False)
+    assert not (resumed / "mixture.json").exists()
+    assert {p.name: p.read_bytes() for p in (steps / "count").glob("*.json")} == done  # finished tasks were not run again
+    finish = subprocess.run([sys.executable, "-m", "curate.cli", "mix", str(mix), "-o", str(resumed), "--quiet"], capture_output=True)
+    assert finish.returncode == 0, finish.stderr.decode()
+    assert blend_bytes(resumed) == blend_bytes(reference)
+    assert not (resumed / "_work").exists() and not list(resumed.rglob("*.tmp"))

@@ -22,6 +22,7 @@ from curate.mix.config import SourceSpec
 from curate.mix.filter import FilterSyntaxError, parse_filter
 from curate.mix.tokens import MixTokenizer, cached_path, count_and_cache, load_cached
 
+
 @dataclass(frozen=True)
 class Piece:
     """Row groups ``row_groups`` of ``path``: ``rows`` rows; ``index`` orders pieces as the files are listed."""

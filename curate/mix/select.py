@@ -68,7 +68,7 @@ def histogram(keys: np.ndarray, sizes: np.ndarray) -> tuple[np.ndarray, np.ndarr
 
 
 def whole_and_fraction(epochs: float) -> tuple[int, float]:
-    whole = int(math.floor(epochs + 1e-9))
+    whole = math.floor(epochs + 1e-9)
     frac = max(0.0, epochs - whole)
     return whole, (frac if frac > 1e-9 else 0.0)
 

@@ -88,7 +88,7 @@ def _prepare_output(out: Path, fingerprint: str, run_key: str, overwrite: bool) 
         previous = previous.get("fingerprint")
     elif marker.exists():
         previous = json.loads(marker.read_text(encoding="utf-8")).get("fingerprint")
-    elif out.exists() and any(p.name != ".cache" for p in out.iterdir()) and not overwrite:
+    elif out.exists() and any(p.name not in (".cache", WORK) for p in out.iterdir()) and not overwrite:
         raise OutputError(f"{out} is not empty and holds no blend; use an empty folder or --overwrite")
     if previous is not None and previous != fingerprint and not overwrite:
         raise OutputError(f"{out} holds the blend of another mixture; use another folder or --overwrite")

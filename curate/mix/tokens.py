@@ -1,4 +1,4 @@
-"""Token counts for mixtures: a local Hugging Face ``tokenizers`` tokenizer, counted once per source.
+"""Token counts for mixtures: a local Hugging Face ``tokenizers`` tokenizer, counted once per input piece.
 
 A blend is planned in tokens, so every document of every source is tokenized once. Counting a large
 source is the slowest part of ``curate mix``, so the per-document counts are cached per input piece (a
@@ -107,7 +107,8 @@ def count_and_cache(cache: Path, texts: pa.ChunkedArray, tokenizer: MixTokenizer
     """Per-document sizes of one piece (tokens without EOD, or UTF-8 bytes), saved atomically to ``cache``."""
     counts = tokenizer.count(texts) if tokenizer is not None else text_bytes(texts)
     cache.parent.mkdir(parents=True, exist_ok=True)
-    tmp = cache.with_name(f"{cache.stem}.{os.getpid()}.tmp.npy")
-    np.save(tmp, counts)
+    tmp = cache.with_name(f"{cache.name}.{os.getpid()}.tmp")  # a killed run's leftover is removed on resume
+    with open(tmp, "wb") as f:
+        np.save(f, counts)
     os.replace(tmp, cache)
     return counts

@@ -18,7 +18,7 @@ def _cmd_mix(args: argparse.Namespace) -> int:
         raise CurateError(f"{args.mixture}: no output directory; set `output.path` in the mixture or give -o/--output")
     summary = build_mixture(
         mixture, out, mixture_file=args.mixture, tokenize=args.tokenize, dry_run=args.dry_run,
-        overwrite=args.overwrite, quiet=args.quiet,
+        overwrite=args.overwrite, quiet=args.quiet, executor=args.executor, workers=args.workers, ray_address=args.ray_address,
     )
     if not args.quiet:
         for stage in summary["stages"]:
@@ -39,7 +39,8 @@ def register_cli(subparsers: argparse._SubParsersAction) -> None:
             "or a target share; the result is shuffled deterministically and written to OUT as Parquet shards "
             "(data/), optional Megatron .bin/.idx files (bin/), weights.md / weights.csv, data_path.txt for "
             "Megatron-LM / FlagScale --data-path, and mixture.json. A mixture with `stages:` writes one blend "
-            "per stage under OUT/<stage>/. Token counts are cached in OUT/.cache, so a re-run is fast."
+            "per stage under OUT/<stage>/. Token counts are cached in OUT/.cache, so a re-run is fast. The work runs "
+            "as parallel tasks (--workers, --executor ray); re-running a killed mix finishes the tasks left."
         ),
         epilog="Example: curate mix recipes/phi4-mixture.yaml -o out/phi4-mix --tokenize",
     )
@@ -51,5 +52,8 @@ def register_cli(subparsers: argparse._SubParsersAction) -> None:
     mix.add_argument("--seed", type=int, help="seed of the subsets and the shuffle (overrides the mixture's seed)")
     mix.add_argument("--dry-run", action="store_true", help="count tokens and write the weights table only, no blend data")
     mix.add_argument("--overwrite", action="store_true", help="replace another mixture's blend in OUT")
+    mix.add_argument("--executor", choices=["local", "ray"], default="local", help="where the mix's tasks run (default: local)")
+    mix.add_argument("--workers", type=int, default=1, help="worker processes or concurrent Ray tasks (default 1); the blend's bytes do not depend on it")
+    mix.add_argument("--ray-address", help="join a Ray cluster: auto or HOST:PORT (implies --executor ray)")
     mix.add_argument("--quiet", action="store_true", help="no progress bars or summary")
     mix.set_defaults(func=_cmd_mix)

@@ -140,6 +140,7 @@ class OutputSpec(_Strict):
     rows_per_shard: int = Field(50_000, ge=1, description="Documents per Parquet shard of the blend.")
     compression: Literal["zstd", "snappy", "gzip", "none"] = Field("zstd", description="Parquet compression of the blend shards.")
     compression_level: int | None = Field(3, description="Compression level (codec default when null).")
+    rows_per_task: int = Field(50_000, ge=1, description="Input rows one task reads at a time (whole row groups): bounds a worker's memory; the blend's bytes do not depend on it.")
     tokenize: bool = Field(False, description="Also write Megatron indexed datasets (bin/<source>_text_document.bin/.idx).")
     keep_columns: list[str] | None = Field(None, description="Source columns carried into the blend besides id and text; default: those every source has with the same type.")
     data_path_prefix: str | None = Field(None, description="Where training will see OUT: data_path.txt prefixes are this folder + [STAGE/]bin/<source>_text_document; default: OUT as an absolute path.")
@@ -149,7 +150,7 @@ class Mixture(_Strict):
     name: str = Field(description="Short name of the mixture.")
     description: str = Field("", description="What this blend is for.")
     seed: int = Field(0, description="Seed of the fractional-epoch subsets and of the shuffle.")
-    tokenizer: TokenizerSpec = Field(description="Tokenizer that counts tokens (and writes .bin files).")
+    tokenizer: TokenizerSpec | None = Field(None, description="Tokenizer that counts tokens (and writes .bin files); without one, sizes are UTF-8 bytes and the blend cannot be tokenized.")
     categories: dict[str, Weighting] = Field(default_factory=dict, description="Epochs or shares per category, over the defaults web 1, knowledge 1.5, rewrite 4, synthesis 10.")
     sources: list[SourceSpec] = Field(min_length=1, description="Curated sources that make up the blend.")
     total_tokens: int | None = Field(None, description="Token budget of the blend (of every stage that sets none).")
@@ -166,6 +167,7 @@ class Mixture(_Strict):
         decisive = self.model_dump(exclude={"description"})
         decisive["output"].pop("path", None)
         decisive["output"].pop("data_path_prefix", None)
+        decisive["output"].pop("rows_per_task", None)  # how the work is cut, not what it gives
         return xxhash.xxh64_hexdigest(json.dumps(decisive, sort_keys=True))
 
     def stage_list(self) -> list[StageSpec]:
@@ -183,6 +185,13 @@ def _check(mixture: Mixture, where: Any) -> None:
         dotted = ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in loc).replace(".[", "[")
         return RecipeError(f"{where(loc)}: {dotted}: {msg}")
 
+    if mixture.tokenizer is None:
+        if mixture.output.tokenize:
+            raise fail(("output", "tokenize"), "writing .bin files needs a `tokenizer:` (a local tokenizer.json)")
+        budgets = [("total_tokens",)] if mixture.total_tokens else []
+        budgets += [("stages", i, "total_tokens") for i, st in enumerate(mixture.stages or []) if st.total_tokens]
+        if budgets:
+            raise fail(budgets[0], "a token budget needs a `tokenizer:`; without one, sizes are UTF-8 bytes (use epochs or shares)")
     known = set(DEFAULT_EPOCHS) | set(mixture.categories)
     seen: set[str] = set()
     for i, src in enumerate(mixture.sources):
@@ -211,7 +220,7 @@ def parse_mixture(text: str, source: str = "<mixture>") -> Mixture:
     """Parse and completely validate a mixture; errors name ``source``, the line and the field."""
     data, lines = load_yaml(text, source)
     if not isinstance(data, dict):
-        raise RecipeError(f"{source}: a mixture is a YAML mapping with at least `name`, `tokenizer` and `sources`")
+        raise RecipeError(f"{source}: a mixture is a YAML mapping with at least `name` and `sources`")
     try:
         mixture = Mixture.model_validate(data)
     except ValidationError as exc:

@@ -104,6 +104,62 @@ class IndexedWriter:
             self.abort()
 
 
+def _read_header(prefix: Path) -> tuple[np.dtype, int]:
+    with open(prefix.with_name(prefix.name + ".idx"), "rb") as f:
+        head = f.read(34)
+    if head[:9] != MAGIC:
+        raise ValueError(f"{prefix}.idx: not a Megatron mmap index")
+    _, code, seqs, _ = struct.unpack("<QBQQ", head[9:34])
+    return CODE_DTYPES[code], seqs
+
+
+def merge_indexed(parts: list[Path], prefix: str | Path, dtype: np.dtype, chunk: int = 1 << 24) -> int:
+    """Concatenate indexed datasets ``parts`` (in order) into ``prefix``; returns the tokens written.
+
+    Streams: the ``.bin`` files are copied in chunks and the index is written part by part, so memory is
+    one part's index, never the merged dataset. The result is the bytes one writer would have written.
+    """
+    prefix, dtype = Path(prefix), np.dtype(dtype)
+    prefix.parent.mkdir(parents=True, exist_ok=True)
+    counts = []
+    for part in parts:
+        part_dtype, seqs = _read_header(part)
+        if part_dtype != dtype:
+            raise ValueError(f"{part}: dtype {part_dtype}, expected {dtype}")
+        counts.append(seqs)
+    total = sum(counts)
+    tmp_bin = prefix.with_name(f"{prefix.name}.bin.{os.getpid()}.tmp")
+    tmp_idx = prefix.with_name(f"{prefix.name}.idx.{os.getpid()}.tmp")
+    tokens = 0
+    try:
+        with open(tmp_bin, "wb") as out:
+            for part in parts:
+                with open(part.with_name(part.name + ".bin"), "rb") as f:
+                    while block := f.read(chunk):
+                        out.write(block)
+        with open(tmp_idx, "wb") as f:
+            f.write(MAGIC + struct.pack("<Q", VERSION) + struct.pack("<B", DTYPE_CODES[dtype]) + struct.pack("<QQ", total, total + 1))
+            for part in parts:
+                lengths = IndexedDataset(part).lengths
+                f.write(lengths.astype("<i4").tobytes())
+            offset = 0
+            for part in parts:
+                lengths = IndexedDataset(part).lengths.astype(np.int64)
+                pointers = offset + np.concatenate([[0], np.cumsum(lengths[:-1])]).astype(np.int64) * dtype.itemsize if len(lengths) else np.zeros(0, np.int64)
+                f.write(pointers.astype("<i8").tobytes())
+                offset += int(lengths.sum()) * dtype.itemsize
+                tokens += int(lengths.sum())
+            for start in range(0, total + 1, chunk):
+                f.write(np.arange(start, min(total + 1, start + chunk), dtype="<i8").tobytes())
+        os.replace(tmp_bin, prefix.with_name(prefix.name + ".bin"))
+        os.replace(tmp_idx, prefix.with_name(prefix.name + ".idx"))
+    except BaseException:
+        tmp_bin.unlink(missing_ok=True)
+        tmp_idx.unlink(missing_ok=True)
+        raise
+    return tokens
+
+
 class IndexedDataset:
     """Read-only view of a ``PREFIX.bin``/``PREFIX.idx`` pair; ``ds[i]`` is document i's token ids."""
 

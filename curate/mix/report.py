@@ -89,14 +89,19 @@ def weights_csv(rows: list[SourceRow]) -> str:
 
 
 def weights_markdown(rows: list[SourceRow], mixture: Mixture, stage: str, shards: int, tokenized: bool) -> str:
+    tok = mixture.tokenizer
+    unit = "tokens" if tok else "bytes"
+    if tok is None:
+        counted = "no tokenizer: the tokens columns are UTF-8 bytes of text."
+    else:
+        counted = f"tokens counted with `{tok.path}`" + (f" including one `{tok.eod_token}` per document." if tok.eod_token else ".")
     eff = sum(r.effective_tokens for r in rows)
     docs = sum(r.effective_documents for r in rows)
     lines = [
         f"# Mixture `{mixture.name}`" + ("" if mixture.stages is None else f" — stage `{stage}`"),
         "",
-        f"{docs:,} documents, {eff:,} tokens in {shards} Parquet shard(s){' and indexed bin/ files' if tokenized else ''}; "
-        f"seed {mixture.seed}; tokens counted with `{mixture.tokenizer.path}`"
-        + (f" including one `{mixture.tokenizer.eod_token}` per document." if mixture.tokenizer.eod_token else "."),
+        f"{docs:,} documents, {eff:,} {unit} in {shards} Parquet shard(s){' and indexed bin/ files' if tokenized else ''}; "
+        f"seed {mixture.seed}; " + counted,
         "",
         "| category | source | documents | tokens | epochs | effective documents | effective tokens | share |",
         "|---|---|---:|---:|---:|---:|---:|---:|",
@@ -115,7 +120,7 @@ def weights_markdown(rows: list[SourceRow], mixture: Mixture, stage: str, shards
     if filtered:
         lines += ["", "Filters: " + "; ".join(f"`{r.source}`: `{r.filter}`" for r in filtered) + "."]
     if not tokenized:
-        lines += ["", "The prefixes in data_path.txt are written by a run with `output.tokenize: true` (or `--tokenize`)."]
+        lines += ["", "No bin/ files: a run with `output.tokenize: true` (or `--tokenize`) writes them and data_path.txt."]
     return "\n".join(lines) + "\n"
 
 
@@ -138,14 +143,17 @@ def write_stage_report(folder: Path, rows: list[SourceRow], mixture: Mixture, sh
     stage = rows[0].stage if rows else ""
     _write_text(folder / "weights.csv", weights_csv(rows))
     _write_text(folder / "weights.md", weights_markdown(rows, mixture, stage, len(shards), tokenized))
-    _write_text(folder / "data_path.txt", data_path(rows, folder, out, mixture) + "\n")
+    if tokenized:  # data_path.txt names only .bin files that were written
+        _write_text(folder / "data_path.txt", data_path(rows, folder, out, mixture) + "\n")
+    else:
+        (folder / "data_path.txt").unlink(missing_ok=True)
     return {"name": stage, "folder": str(folder.relative_to(out)) if folder != out else ".", "shards": shards,
             "documents": sum(r.effective_documents for r in rows), "tokens": eff, "tokenized": tokenized,
             "sources": [asdict(r) for r in rows]}
 
 
-def write_summary(out: Path, mixture: Mixture, stages: list[dict], tokenizer: MixTokenizer,
-                  files: list[tuple[str, list[str], bool]], schema: pa.Schema, dry_run: bool) -> dict:
+def write_summary(out: Path, mixture: Mixture, stages: list[dict], tokenizer: MixTokenizer | None,
+                  files: list[tuple[str, list[str], bool]], schema: pa.Schema, dry_run: bool, run: dict | None = None) -> dict:
     """Write mixture.json (and, for several stages, a weights table of all of them at OUT's top)."""
     if mixture.stages is not None:
         rows = [SourceRow(**s) for st in stages for s in st["sources"]]
@@ -162,11 +170,14 @@ def write_summary(out: Path, mixture: Mixture, stages: list[dict], tokenizer: Mi
         "curate_version": curate_version,
         "dry_run": dry_run,
         "mixture": mixture.model_dump(),
-        "tokenizer": {"path": tokenizer.path, "fingerprint": tokenizer.fingerprint, "vocab_size": tokenizer.vocab_size,
-                      "eod_token": tokenizer.eod_token, "eod_id": tokenizer.eod_id},
+        "tokenizer": None if tokenizer is None else {
+            "path": tokenizer.path, "fingerprint": tokenizer.fingerprint, "vocab_size": tokenizer.vocab_size,
+            "eod_token": tokenizer.eod_token, "eod_id": tokenizer.eod_id},
+        "size_unit": "tokens" if tokenizer is not None else "utf8_bytes",
         "columns": schema.names,
         "inputs": [{"source": name, "files": paths, "token_cache_hit": hit} for name, paths, hit in files],
         "stages": stages,
+        "run": run or {},
     }
     write_json(summary, out / "mixture.json")
     return summary

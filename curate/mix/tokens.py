@@ -1,10 +1,12 @@
-"""Token counts for mixtures: a local Hugging Face ``tokenizers`` tokenizer, counted once per source.
+"""Token counts for mixtures: a local Hugging Face ``tokenizers`` tokenizer, counted once per input piece.
 
 A blend is planned in tokens, so every document of every source is tokenized once. Counting a large
-source is the slowest part of ``curate mix``, so the per-document counts are cached in
-``OUT/.cache/tokens/<key>.npy``; the key hashes the source's files (path, size, modification time) and the
-tokenizer file's bytes, so editing either recounts and nothing else does. Filters apply after counting, so
-sources that read the same files with different filters share one cache entry.
+source is the slowest part of ``curate mix``, so the per-document counts are cached per input piece (a
+file's range of row groups, one parallel task) in ``OUT/.cache/tokens/<key>.npy``; the key hashes the file
+(path, size, modification time), the row groups and the tokenizer file's bytes, so editing either recounts
+and nothing else does. Filters apply after counting, and a piece is read once for every source that uses
+it, so sources that read the same files with different filters share one count. Without a tokenizer a
+mixture measures documents in UTF-8 bytes. Memory: one piece's texts.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import xxhash
 from tqdm import tqdm
 
@@ -74,37 +77,38 @@ class MixTokenizer:
         return flat, lengths
 
 
-def cache_key(files: list[str], tokenizer: MixTokenizer) -> str:
-    """Hash of the files (absolute path, size, mtime) and the tokenizer's bytes."""
-    stats = []
-    for f in files:
-        st = os.stat(f)
-        stats.append([os.path.abspath(f), st.st_size, st.st_mtime_ns])
-    return xxhash.xxh64_hexdigest(json.dumps({"files": stats, "tokenizer": tokenizer.fingerprint}))
+def text_bytes(texts: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """UTF-8 bytes per document (nulls as 0): the size unit of a mixture without a tokenizer."""
+    lengths = pc.binary_length(pc.cast(texts, pa.large_string())).fill_null(0)
+    return np.asarray(lengths.to_numpy(zero_copy_only=False), dtype=np.int64)
 
 
-def cached_counts(
-    files: list[str],
-    texts: pa.ChunkedArray,
-    tokenizer: MixTokenizer,
-    cache_dir: Path,
-    label: str,
-    quiet: bool = False,
-) -> tuple[np.ndarray, bool]:
-    """Per-document token counts of ``files`` (rows in file order), from the cache or counted now.
+def cache_key(path: str, row_groups: tuple[int, ...], tokenizer: MixTokenizer | None) -> str:
+    """Hash of one input piece (absolute path, size, mtime, row groups) and the tokenizer's bytes."""
+    st = os.stat(path)
+    piece = [os.path.abspath(path), st.st_size, st.st_mtime_ns, list(row_groups)]
+    return xxhash.xxh64_hexdigest(json.dumps({"piece": piece, "tokenizer": tokenizer.fingerprint if tokenizer else "utf8-bytes"}))
 
-    ``texts`` is the text column of all rows of ``files`` in order; it is only tokenized when the cache
-    misses. Returns (counts, cache_hit).
-    """
-    path = cache_dir / f"{cache_key(files, tokenizer)}.npy"
-    if path.is_file():
-        counts = np.load(path)
-        if len(counts) == len(texts):
-            return counts, True
-    with tqdm(total=len(texts), desc=f"count tokens [{label}]", unit="doc", disable=quiet) as bar:
-        counts = tokenizer.count(texts, bar)
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npy")
-    np.save(tmp, counts)
-    os.replace(tmp, path)
-    return counts, False
+
+def cached_path(cache_dir: Path, path: str, row_groups: tuple[int, ...], tokenizer: MixTokenizer | None) -> Path:
+    return cache_dir / f"{cache_key(path, row_groups, tokenizer)}.npy"
+
+
+def load_cached(cache: Path, rows: int) -> np.ndarray | None:
+    """The cached counts of a piece, or None when absent or of another length."""
+    if cache.is_file():
+        counts = np.load(cache)
+        if len(counts) == rows:
+            return counts
+    return None
+
+
+def count_and_cache(cache: Path, texts: pa.ChunkedArray, tokenizer: MixTokenizer | None) -> np.ndarray:
+    """Per-document sizes of one piece (tokens without EOD, or UTF-8 bytes), saved atomically to ``cache``."""
+    counts = tokenizer.count(texts) if tokenizer is not None else text_bytes(texts)
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    tmp = cache.with_name(f"{cache.name}.{os.getpid()}.tmp")  # a killed run's leftover is removed on resume
+    with open(tmp, "wb") as f:
+        np.save(f, counts)
+    os.replace(tmp, cache)
+    return counts

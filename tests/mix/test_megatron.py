@@ -13,7 +13,7 @@ import pytest
 
 from curate.cli.mix import register_cli
 from curate.core.errors import InputError, OutputError
-from curate.mix.megatron import IndexedDataset, IndexedWriter, token_dtype
+from curate.mix.megatron import IndexedDataset, IndexedWriter, merge_indexed, token_dtype
 from tests.mix.test_blend import _build, curated, tokenizer_path, write_mixture  # noqa: F401  (fixtures)
 
 
@@ -36,6 +36,25 @@ def test_indexed_round_trip_and_layout(tmp_path, vocab):
     assert len(raw) == 34 + 40 * 4 + 40 * 8 + 41 * 8
     assert (tmp_path / "sub" / "ds_text_document.bin").stat().st_size == sum(len(d) for d in docs) * dtype.itemsize
     assert ds.document_index.tolist() == list(range(41))
+
+
+@pytest.mark.parametrize("vocab", [4096, 100_000])
+def test_merged_parts_are_the_bytes_of_one_writer(tmp_path, vocab):
+    rng = np.random.default_rng(1)
+    docs = [rng.integers(0, vocab, size=int(n)) for n in rng.integers(1, 50, size=30)]
+    dtype = token_dtype(vocab)
+    with IndexedWriter(tmp_path / "one", dtype) as w:
+        w.add(np.concatenate(docs), [len(d) for d in docs])
+    parts = []
+    for i, (a, b) in enumerate([(0, 7), (7, 8), (8, 30)]):  # a one-document part in the middle
+        parts.append(tmp_path / f"part{i}")
+        with IndexedWriter(parts[-1], dtype) as w:
+            w.add(np.concatenate(docs[a:b]), [len(d) for d in docs[a:b]])
+    assert merge_indexed(parts, tmp_path / "merged", dtype, chunk=64) == sum(len(d) for d in docs)
+    for ext in (".bin", ".idx"):
+        assert (tmp_path / f"merged{ext}").read_bytes() == (tmp_path / f"one{ext}").read_bytes()
+    with pytest.raises(ValueError, match="dtype"):
+        merge_indexed(parts, tmp_path / "bad", np.dtype(np.int32) if dtype == np.uint16 else np.dtype(np.uint16))
 
 
 def test_failed_write_leaves_nothing(tmp_path):

@@ -45,7 +45,8 @@ def _error(text: str) -> str:
         (GOOD.replace("name: syn", "name: web"), "mix.yaml:7: sources[1].name: a source named 'web' comes twice"),
         (GOOD + "total_tokens: lots\n", "mix.yaml:10: total_tokens: Value error, 'lots' is not a token count"),
         (GOOD + "stages:\n  - {name: a, sources: {nope: {}}}\n", "stages[0].sources.nope: no source named 'nope'"),
-        (GOOD.replace("tokenizer: {path: tok.json}\n", ""), "tokenizer: Field required"),
+        (GOOD.replace("tokenizer: {path: tok.json}\n", "") + "output: {tokenize: true}\n", "output.tokenize: writing .bin files needs a `tokenizer:`"),
+        (GOOD.replace("tokenizer: {path: tok.json}\n", "") + "total_tokens: 2M\n", "mix.yaml:9: total_tokens: a token budget needs a `tokenizer:`"),
         ("name: [unclosed\n", "mix.yaml:2: not valid YAML"),
     ],
 )

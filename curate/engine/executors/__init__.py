@@ -34,3 +34,14 @@ def make_executor(recipe: Recipe, out: str, kind: str, workers: int, ray_address
     from curate.engine.executors.local import LocalExecutor
 
     return LocalExecutor(recipe, out, workers)
+
+
+def make_task_executor(kind: str, workers: int, ray_address: str | None) -> Executor:
+    """An executor that only runs tasks (:meth:`Executor.run_tasks`), for commands without a recipe."""
+    if kind == "ray" or ray_address:
+        from curate.engine.executors.ray import RayExecutor
+
+        return RayExecutor(None, "", workers, ray_address)
+    from curate.engine.executors.local import LocalExecutor
+
+    return LocalExecutor(None, "", workers)

@@ -32,14 +32,12 @@ def _run(phase: int, unit: WorkUnit) -> dict:
 
 
 class LocalExecutor:
-    def __init__(self, recipe: Recipe, out: str, workers: int = 1) -> None:
+    def __init__(self, recipe: Recipe | None, out: str, workers: int = 1) -> None:
+        """``recipe=None``: an executor for :meth:`run_tasks` only (``curate mix``), with no stage workers."""
         self.workers = workers
-        self._inline = Worker(recipe, out) if workers == 1 else None
-        self._pool = (
-            ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=_start, initargs=(recipe, out))
-            if workers > 1
-            else None
-        )
+        self._inline = Worker(recipe, out) if workers == 1 and recipe is not None else None
+        start = {"initializer": _start, "initargs": (recipe, out)} if recipe is not None else {}
+        self._pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), **start) if workers > 1 else None
 
     def map(self, phase: int, units: list[WorkUnit]) -> Iterator[tuple[WorkUnit, dict]]:
         if self._inline is not None:

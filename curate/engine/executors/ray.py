@@ -39,7 +39,7 @@ class _UnitActor:
 
 
 class RayExecutor:
-    def __init__(self, recipe: Recipe, out: str, workers: int, address: str | None) -> None:
+    def __init__(self, recipe: Recipe | None, out: str, workers: int, address: str | None) -> None:
         import ray
 
         self.recipe, self.out, self.workers = recipe, out, workers
@@ -57,7 +57,8 @@ class RayExecutor:
                     _node_ip_address=LOCAL_NODE_IP,
                 )
         self._actor_cls = ray.remote(max_restarts=3, max_task_retries=3)(_UnitActor)
-        self._worker = Worker(recipe, out)  # for the phases' declared resources only
+        # for the phases' declared resources only; None: an executor for run_tasks only (curate mix)
+        self._worker = Worker(recipe, out) if recipe is not None else None
         self._pools: dict[str, list] = {}
 
     def _options(self, phase: int) -> dict:

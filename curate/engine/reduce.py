@@ -29,8 +29,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import polars as pl
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from curate.io.shards import write_json, write_parquet
 
@@ -44,6 +46,61 @@ REDUCE_INFO = "reduce.json"  # in the state folder: how the reduce ran
 
 def unit_state_name(unit: int) -> str:
     return f"unit-{unit:05d}.parquet"
+
+
+def node_of(unit: int, rows: np.ndarray) -> np.ndarray:
+    """Input positions ``unit << 32 | row`` (int64) of a unit's rows: smaller is earlier in input order."""
+    return (np.int64(unit) << np.int64(32)) | np.asarray(rows).astype(np.int64)
+
+
+@dataclass(frozen=True)
+class ShufflePlan:
+    """What every task of a partitioned reduce needs: its inputs, unit groups and partitions. Picklable.
+
+    A *group* is a contiguous run of work units whose summaries (and state files) one task handles; a
+    *partition* is the set of keys ``key mod partitions`` that one task owns. Stages extend this with their
+    own decision parameters (a frozen dataclass subclass).
+    """
+
+    summaries: tuple[str, ...]
+    groups: tuple[tuple[int, int], ...]  # [first unit, end unit) of each group
+    partitions: int
+    scratch: str
+    state: str  # the job's staging folder: one state file per unit goes here
+
+    def group_of(self, nodes: np.ndarray) -> np.ndarray:
+        """The group whose units hold each node (see :func:`node_of`)."""
+        ends = np.array([end for _, end in self.groups], dtype=np.int64)
+        return np.searchsorted(ends, nodes >> 32, side="right")
+
+    def units(self, group: int) -> range:
+        return range(*self.groups[group])
+
+    def path(self, name: str) -> Path:
+        return Path(self.scratch) / name
+
+
+def plan_shuffle(job: ReduceJob, name: str, rows_per_partition: int, partitions: int | None) -> dict:
+    """The :class:`ShufflePlan` fields of ``job``, as keyword arguments; fixed on first use (``reduce/<name>.json``).
+
+    Partitions: ``partitions`` if given, else one per ``rows_per_partition`` summary rows and at least one per
+    worker; as many unit groups (fewer when there are fewer units). The driver reads Parquet footers only.
+    """
+
+    def make() -> dict:
+        rows = sum(pq.ParquetFile(s).metadata.num_rows for s in job.summaries)
+        count = partitions or max(job.workers, -(-rows // rows_per_partition), 1)
+        split = np.array_split(np.arange(len(job.summaries)), min(count, len(job.summaries))) if job.summaries else []
+        return {"partitions": count, "groups": [[int(g[0]), int(g[-1]) + 1] for g in split if len(g)]}
+
+    fixed = job.remember(name, make)
+    return {
+        "summaries": tuple(job.summaries),
+        "groups": tuple(tuple(g) for g in fixed["groups"]),
+        "partitions": fixed["partitions"],
+        "scratch": str(job.scratch),
+        "state": str(job.staging),
+    }
 
 
 def run_inline(fn: Callable[[Any], Any], items: Sequence[Any]) -> Iterator[tuple[int, Any]]:

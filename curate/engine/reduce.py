@@ -1,11 +1,12 @@
 """Where a global stage's reduce runs: on the driver over one LazyFrame, or as resumable parallel tasks.
 
-Most reduces are small (percentile boundaries, one hash per document) and read every unit's summary as a
-polars LazyFrame on the driver. A reduce that would not fit in one process (MinHash clustering of a
-billion documents) is instead a series of **steps**, each a list of independent tasks that the run's
+A small reduce (a stage's own, or a third-party one) reads every unit's summary as a polars LazyFrame on
+the driver. A reduce that grows with the corpus (exact and MinHash dedup, paragraph counts, percentiles) is
+instead a series of **steps**, each a list of independent tasks that the run's
 executor spreads over its workers (Ray tasks on a cluster, worker processes locally). Tasks talk through
 files under :attr:`ReduceJob.scratch`, usually hash-partitioned shuffles (:mod:`curate.engine.shuffle`), and
-return only small JSON results to the driver.
+return only small JSON results to the driver. :class:`ShufflePlan` and :func:`plan_shuffle` size such a
+reduce: ``P`` partitions and as many groups of consecutive units, fixed on first use.
 
 Resuming: a task's result is written to ``steps/<step>/<task>.json`` when it finishes, after its files,
 so a killed reduce re-runs only the tasks without a result. Tasks must therefore be idempotent (atomic,

@@ -96,45 +96,47 @@ def run(job: ReduceJob, qp: QuantilePlan, qs: list[float]) -> dict[str, tuple[in
     level = _merge(qp, job.step("level-0", partial(count_task, qp, 0, None), groups), 0)
     sizes = level.group_by("g").agg(pl.col("n").sum())
     ranks = {g: numpy_linear(int(n), np.asarray(qs)) for g, n in sizes.iter_rows()}
-    # open ranges: (set, rank) -> [prefix, bits, values below the prefix, values in it, lo, hi]; a handful per set
-    targets = {(g, int(k)): [0, 0, 0, int(n), 0, 0] for (g, n) in sizes.iter_rows() for k in np.unique(np.r_[ranks[g][0], ranks[g][1]])}
+    # open ranges per set: rank -> [prefix, bits, values below the prefix, values in it, lo, hi]; a handful per set
+    targets = {g: {int(k): [0, 0, 0, int(n), 0, 0] for k in np.unique(np.r_[ranks[g][0], ranks[g][1]])} for g, n in sizes.iter_rows()}
     r = 0
     while True:
         _descend(targets, level)
-        bins: dict[str, tuple[int, dict[int, int]]] = {}
-        for (g, _), (prefix, bits, _, n, *_) in ((key, t) for key, t in targets.items() if not _settled(t)):
-            bins.setdefault(g, (bits, {}))[1][prefix] = 64 - bits if n <= COLLECT else min(DIGIT, 64 - bits)
+        bins = {}
+        for g, ranges in targets.items():
+            open_ = {t[0]: (t[1], t[3]) for t in ranges.values() if not _settled(t)}
+            if open_:
+                bits = next(iter(open_.values()))[0]  # every open range of a set has the same length at a given level
+                bins[g] = (bits, sorted((p, 64 - bits if n <= COLLECT else min(DIGIT, 64 - bits)) for p, (_, n) in open_.items()))
         if not bins:
             break
         r += 1
-        task = partial(count_task, qp, r, {g: (bits, sorted(p.items())) for g, (bits, p) in bins.items()})
-        level = _merge(qp, job.step(f"level-{r}", task, groups), r)
+        level = _merge(qp, job.step(f"level-{r}", partial(count_task, qp, r, bins), groups), r)
     out = {}
     for g, n in sizes.iter_rows():
         prev, nxt, gamma = ranks[g]
-        a = from_key(np.array([targets[(g, int(k))][4] for k in prev], dtype=np.uint64))
-        b = from_key(np.array([targets[(g, int(k))][4] for k in nxt], dtype=np.uint64))
+        a = from_key(np.array([targets[g][int(k)][4] for k in prev], dtype=np.uint64))
+        b = from_key(np.array([targets[g][int(k)][4] for k in nxt], dtype=np.uint64))
         out[g] = (int(n), lerp(a, b, gamma))
     return out
 
 
-def _descend(targets: dict, level: pl.DataFrame) -> None:
+def _descend(targets: dict[str, dict[int, list[int]]], level: pl.DataFrame) -> None:
     """Move every open rank into the child range (of this level's counts) that holds it."""
     for (g,), f in level.partition_by("g", as_dict=True).items():
-        mine = [(k, t) for (h, k), t in targets.items() if h == g and not _settled(t)]
+        mine = [(k, t) for k, t in targets[g].items() if not _settled(t)]
         if not mine:
             continue
-        bits = mine[0][1][1]  # every open range of a set has the same length at a given level
+        bits = mine[0][1][1]
         child, child_bits = f["prefix"].to_numpy(), f["bits"].to_numpy()
         parent = child >> (child_bits - bits).astype(np.uint64) if bits else np.zeros(len(child), np.uint64)
         order = np.lexsort((child, parent))  # within one parent, children share their length
         parent, child, child_bits = parent[order], child[order], child_bits[order]
         n, lo, hi = (f[c].to_numpy()[order] for c in ("n", "lo", "hi"))
         for k, (prefix, _, below, *_) in mine:  # per-rank Python path: ~2 × buckets ranks per set, O(log) each
-            start, end = np.searchsorted(parent, [prefix, prefix + 1]) if bits else (0, len(parent))
+            start, end = np.searchsorted(parent, np.array([prefix, prefix + 1], dtype=np.uint64)) if bits else (0, len(parent))
             ends = below + np.cumsum(n[start:end])
             row = start + int(np.searchsorted(ends, k, side="right"))
-            targets[(g, k)] = [
+            targets[g][k] = [
                 int(child[row]),
                 int(child_bits[row]),
                 int(ends[row - start] - n[row]),

@@ -24,3 +24,27 @@ def test_order_statistics_and_interpolation_are_np_quantile_bit_for_bit() -> Non
         x = np.sort(rng.normal(size=n) * 10.0 ** rng.integers(-5, 5))
         prev, nxt, gamma = numpy_linear(n, qs)
         np.testing.assert_array_equal(lerp(x[prev], x[nxt], gamma), np.quantile(x, qs), strict=True)
+
+
+def test_values_one_ulp_apart_need_every_pass_and_stay_exact(tmp_path, monkeypatch) -> None:
+    from pathlib import Path
+
+    import pyarrow as pa
+
+    from curate.engine.reduce import ReduceJob
+    from curate.io.shards import write_parquet
+    from curate.stages.lib import exact_quantiles
+
+    monkeypatch.setattr(exact_quantiles, "COLLECT", 3)
+    rng = np.random.default_rng(2)
+    x = 1.0 + rng.integers(0, 40, 4000) * np.finfo(float).eps  # 40 values a few ulps apart
+    x[::5] = -x[::5]
+    paths = []
+    for i, part in enumerate(np.array_split(x, 5)):
+        paths.append(str(tmp_path / f"unit-{i:05d}.parquet"))
+        write_parquet(pa.table({"v": part}), Path(paths[-1]), "none")
+    job = ReduceJob(paths, tmp_path / "job", workers=2)
+    qs = list(np.arange(1, 100) / 100)
+    n, got = exact_quantiles.run(job, exact_quantiles.plan(job, ["v"], None), qs)["v"]
+    assert n == 4000 and len(job.steps_run) == 6  # 12 × 5 bits, then the exact values
+    np.testing.assert_array_equal(got, np.quantile(x, qs), strict=True)

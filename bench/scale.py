@@ -63,7 +63,7 @@ def short_docs(root: Path, n: int, seed: int = 0) -> None:
         topic = np.where(rng.random(len(rows)) < 0.3, rng.integers(0, max(1, start + 1), len(rows)), rows)
         text = np.char.add(np.char.add("A short document about topic number ", topic.astype(str)), ", written for the scale bench.")
         table = pa.table({"id": np.char.add("s", rows.astype(str)), "text": text, "score": rng.random(len(rows))})
-        pq.write_table(table, root / f"part-{start // ROWS_PER_SHARD:05d}.parquet")
+        pq.write_table(table, root / f"part-{start // ROWS_PER_SHARD:05d}.parquet", row_group_size=ROWS_PER_UNIT)  # units split at row groups
 
 
 def prose_docs(root: Path, copies: int) -> int:

@@ -195,6 +195,8 @@ def main() -> None:
             a, b = getattr(rss_small, who), getattr(rss_large, who)
             print(verdict(f"{who} peak RSS {args.factor}x / 1x", b / a, (1.3 * a + 100 * MIB) / a))
         print(verdict(f"time per document {args.factor}x / 1x", (t_large / large) / (t_small / small), 1.3))
+        # the small run is mostly process start-up; the marginal cost is what a larger corpus pays per document
+        print(f"marginal cost between the sizes: {(t_large - t_small) / (large - small) * 1e6:.1f} s/M docs")
 
         if args.mix_docs:
             copies = max(1, round(args.mix_docs / 4000))

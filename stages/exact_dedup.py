@@ -1,28 +1,44 @@
 """``exact_dedup``: drop documents whose normalised text was seen earlier in input order.
 
-A global stage: every unit is summarised into (xxhash64 of normalised text, id); the reduce keeps the
-first document of each hash in input order (unit, then row) and lists the others with the id they
-duplicate; apply drops those rows with reason ``dup_of=<kept id>``. The summary is 16 bytes plus the id
-per document, so a billion documents reduce on one machine with polars' streaming group-by.
+A global stage in three steps:
+
+* **summarize** (per unit, on the workers): (xxhash64 of the normalised text, id) per document: 16 bytes
+  plus the id on disk.
+* **reduce** (parallel tasks on the workers, :mod:`curate.stages.lib.exact_duplicates`): a shuffle by hash
+  partition brings every copy of a text together; the first in input order (unit, then row) is kept, the
+  others are listed with the id they duplicate, in one state file per unit. The driver holds per-unit
+  plans only.
+* **apply** (per unit): reads only this unit's state file and drops its rows with reason
+  ``dup_of=<kept id>``.
+
+Memory per worker: one batch while summarising, one partition of (hash, position, id) rows while reducing
+(``partitions``), one unit and its drop rows while applying.
 """
 
 from __future__ import annotations
 
 import numpy as np
-import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import Field
 
 from curate.core.hashing import hash_strings
 from curate.core.registry import register
-from curate.core.schema import ID, ROW, TEXT, UNIT
+from curate.core.schema import ID, ROW, TEXT
 from curate.core.stage import GlobalStage, GlobalState, Params, Verdict
+from curate.engine.reduce import ReduceJob
+from curate.stages.lib import exact_duplicates as duplicates
 
 
 class ExactDedupParams(Params):
     normalize: bool = Field(
         True, description="Compare lower-cased text with runs of whitespace collapsed and ends trimmed."
+    )
+    partitions: int | None = Field(
+        None,
+        ge=1,
+        description="Hash partitions of the reduce (parallel tasks per step); None: one per 4M documents, at "
+        "least one per worker. Changes speed and memory per task, never the result.",
     )
 
 
@@ -43,14 +59,8 @@ class ExactDedup(GlobalStage):
         hashes = hash_strings(text)
         return pa.table({"hash": pa.array(hashes, pa.uint64()), ID: batch.column(ID)})
 
-    def reduce(self, summaries: pl.LazyFrame) -> pa.Table:
-        order = summaries.sort([UNIT, ROW])
-        ranked = order.with_columns(
-            pl.col(ID).first().over("hash").alias("dup_of"),
-            pl.int_range(pl.len()).over("hash").alias("_rank"),
-        )
-        drops = ranked.filter(pl.col("_rank") > 0).select(UNIT, ROW, "dup_of")
-        return drops.collect().to_arrow()
+    def reduce_job(self, job: ReduceJob) -> None:
+        duplicates.run(job, duplicates.plan(job, self.params.partitions))
 
     def apply(self, batch: pa.Table, state: GlobalState) -> Verdict:
         drops = state.for_unit()

@@ -5,9 +5,12 @@ loss): garbled text, tables of numbers, boilerplate in another language. The cut
 loss levels differ by domain (code and legal text are easier than forum posts); a global cut would empty
 the hard domains first.
 
-A global stage. ``exact`` computes the percentiles from every loss (polars, linear interpolation: equal to
-``np.percentile`` per domain). ``tdigest`` summarises each unit into a few hundred centroids per domain and
-merges them, for runs whose losses do not fit in memory. Documents with loss strictly above their domain's
+A global stage. ``exact`` computes the percentiles of every loss, exactly ``np.quantile(losses, q)`` per
+domain, in bounded memory: a few passes of parallel tasks over the summaries
+(:mod:`curate.stages.lib.exact_quantiles`) count losses by their leading bits until each percentile is
+pinned to the losses that decide it, so a task holds one unit's losses and the driver a few thousand counts
+per domain. ``tdigest`` summarises each unit into a few hundred centroids per domain and merges them on the
+driver in one pass (approximate; the driver holds units × domains × centroids). Documents with loss strictly above their domain's
 ``drop_above`` percentile are dropped with a reason naming the domain and the cut-off. ``ppl_bucket`` is the
 number of the domain's N-1 bucket boundaries strictly below the loss (0 = least surprising).
 """
@@ -24,6 +27,8 @@ from pydantic import Field
 from curate.core.registry import register
 from curate.core.schema import ROW
 from curate.core.stage import GlobalStage, GlobalState, Params, Verdict
+from curate.engine.reduce import ReduceJob
+from curate.stages.lib import exact_quantiles as exact
 from curate.stages.lib.columns import set_column
 from curate.stages.lib.tdigest import compress, quantiles
 
@@ -39,7 +44,7 @@ class LossBucketsParams(Params):
         99.5, gt=0, lt=100, description="Drop documents above this per-domain loss percentile (None: keep all)."
     )
     method: Literal["exact", "tdigest"] = Field(
-        "exact", description="exact: percentiles of every loss; tdigest: a mergeable sketch for very large runs."
+        "exact", description="exact: np.quantile of every loss, in a few bounded passes; tdigest: one pass of a mergeable sketch."
     )
     compression: float = Field(
         500.0, ge=20, description="t-digest delta: about delta/2 centroids per domain and unit; higher is finer."
@@ -81,22 +86,25 @@ class LossBuckets(GlobalStage):
         digest = pl.concat(parts) if parts else _centroids("", np.zeros(0), np.zeros(0), 0.0, 0.0)
         return digest.with_columns(pl.int_range(pl.len(), dtype=pl.Int64).alias(ROW)).to_arrow()
 
+    def reduce_job(self, job: ReduceJob) -> None:
+        if self.params.method != "exact":
+            return super().reduce_job(job)
+        job.write_state(_table(exact.run(job, exact.plan(job, ["loss"], "domain"), self._qs())))
+
     def reduce(self, summaries: pl.LazyFrame) -> pa.Table:
+        """``exact``: every loss in this process (the reference for :meth:`reduce_job`); ``tdigest``: the merge."""
         qs = self._qs()
         if self.params.method == "exact":
-            frame = summaries.drop_nulls("loss").group_by("domain").agg(
-                pl.concat_list([pl.col("loss").quantile(q, interpolation="linear") for q in qs]).alias("q"),
-                pl.len().alias("docs"),
-            )
-            return frame.sort("domain").collect().to_arrow()
-        rows = []
+            frame = summaries.drop_nulls("loss").collect()
+            found = {d[0]: (g.height, np.quantile(g["loss"].to_numpy(), qs)) for d, g in frame.partition_by("domain", as_dict=True).items()}
+            return _table(found)
+        found = {}
         # per-domain Python path: one merge of a few hundred centroids per unit and domain
         for domain, group in summaries.collect().sort("domain", "mean").group_by("domain", maintain_order=True):
             m, w = compress(group["mean"].to_numpy(), group["weight"].to_numpy(), self.params.compression)
             est = quantiles(m, w, group["lo"].min(), group["hi"].max(), np.asarray(qs))
-            rows.append({"domain": domain[0], "q": est.tolist(), "docs": int(group["weight"].sum())})
-        schema = {"domain": pl.String, "q": pl.List(pl.Float64), "docs": pl.Int64}
-        return pl.DataFrame(rows, schema=schema).to_arrow()
+            found[domain[0]] = (int(group["weight"].sum()), est)
+        return _table(found)
 
     def apply(self, batch: pa.Table, state: GlobalState) -> Verdict:
         frame = self._frame(batch)
@@ -124,6 +132,12 @@ class LossBuckets(GlobalStage):
         if self.params.drop_above is None:
             return Verdict(out)
         return Verdict(out, keep, reasons)
+
+
+def _table(found: dict[str, tuple[int, np.ndarray]]) -> pa.Table:
+    """The state: one row per domain (sorted) with its quantiles and number of losses."""
+    rows = [{"domain": d, "q": found[d][1].tolist(), "docs": found[d][0]} for d in sorted(found)]
+    return pl.DataFrame(rows, schema={"domain": pl.String, "q": pl.List(pl.Float64), "docs": pl.Int64}).to_arrow()
 
 
 def _centroids(domain: str, m: np.ndarray, w: np.ndarray, lo: float, hi: float) -> pl.DataFrame:

@@ -4,11 +4,17 @@ CCI4.0 scores each web document with several quality classifiers, ranks every sc
 over the whole corpus, and keeps the best rank any classifier gave (``max``): a document one classifier
 loves survives even if another is lukewarm. ``mean`` and ``weighted`` are the softer alternatives.
 
-A global stage. ``summarize`` keeps only the score columns; ``reduce`` computes, per column, the N-1
-boundaries at 100/N, 200/N, ... percent with linear interpolation (numpy's default, so boundaries equal
-``np.percentile``); ``apply`` gives each score the number of boundaries strictly below it (0 .. N-1).
-Equal scores therefore always share a bucket, whatever the input order or the number of workers.
-Null and NaN scores are left out of the percentiles and get a null bucket.
+A global stage. ``summarize`` keeps only the score columns; the reduce computes, per column, the N-1
+boundaries at 100/N, 200/N, ... percent with linear interpolation, exactly ``np.quantile(scores, k/N)``;
+``apply`` gives each score the number of boundaries strictly below it (0 .. N-1). Equal scores therefore
+always share a bucket, whatever the input order or the number of workers. Null and NaN scores are left out
+of the percentiles and get a null bucket.
+
+Memory: the reduce never holds every score. It runs as a few passes of parallel tasks over the summaries
+(:mod:`curate.stages.lib.exact_quantiles`): counts by the leading bits of each score narrow every boundary
+down to the scores that decide it, so a task holds one unit's scores and the driver a few thousand counts
+per column, however large the run. ``reduce`` (one process, every score in memory) gives the same numbers
+for tests and notebooks.
 """
 
 from __future__ import annotations
@@ -22,6 +28,8 @@ from pydantic import Field, model_validator
 
 from curate.core.registry import register
 from curate.core.stage import GlobalStage, GlobalState, Params, Verdict
+from curate.engine.reduce import ReduceJob
+from curate.stages.lib import exact_quantiles as quantiles
 from curate.stages.lib.columns import set_column
 
 
@@ -51,15 +59,9 @@ class ScoreBucketsParams(Params):
         return self
 
 
-def boundaries(values: pl.LazyFrame, columns: list[str], buckets: int) -> pa.Table:
-    """(column, k, boundary) rows: the k*100/buckets-th percentile of each column, k = 1 .. buckets-1."""
-    qs = [k / buckets for k in range(1, buckets)]
-    exprs = [
-        pl.col(c).cast(pl.Float64).fill_nan(None).quantile(q, interpolation="linear").alias(f"{c}\x00{k}")
-        for c in columns
-        for k, q in enumerate(qs, start=1)
-    ]
-    row = values.select(exprs).collect().row(0)
+def boundaries(found: dict[str, tuple[int, np.ndarray]], columns: list[str], buckets: int) -> pa.Table:
+    """(column, k, boundary) rows from each column's quantiles k/buckets, k = 1 .. buckets-1 (null: no scores)."""
+    row = [float(found[c][1][k - 1]) if c in found else None for c in columns for k in range(1, buckets)]
     names = [(c, k) for c in columns for k in range(1, buckets)]
     return pa.table(
         {
@@ -92,8 +94,22 @@ class ScoreBuckets(GlobalStage):
     def summarize(self, batch: pa.Table) -> pa.Table:
         return batch.select(self.params.columns)
 
+    def _qs(self) -> list[float]:
+        return [k / self.params.buckets for k in range(1, self.params.buckets)]
+
     def reduce(self, summaries: pl.LazyFrame) -> pa.Table:
-        return boundaries(summaries, self.params.columns, self.params.buckets)
+        """Every score in this process: the reference for :meth:`reduce_job`'s bounded passes."""
+        frame = summaries.select(pl.col(c).cast(pl.Float64).fill_nan(None) for c in self.params.columns).collect()
+        found = {}
+        for c in self.params.columns:
+            scores = frame[c].drop_nulls().to_numpy()
+            if len(scores):
+                found[c] = (len(scores), np.quantile(scores, self._qs()))
+        return boundaries(found, self.params.columns, self.params.buckets)
+
+    def reduce_job(self, job: ReduceJob) -> None:
+        found = quantiles.run(job, quantiles.plan(job, self.params.columns, None), self._qs())
+        job.write_state(boundaries(found, self.params.columns, self.params.buckets))
 
     def apply(self, batch: pa.Table, state: GlobalState) -> Verdict:
         bounds = pl.from_arrow(state.table())

@@ -1,11 +1,12 @@
 """Where a global stage's reduce runs: on the driver over one LazyFrame, or as resumable parallel tasks.
 
-Most reduces are small (percentile boundaries, one hash per document) and read every unit's summary as a
-polars LazyFrame on the driver. A reduce that would not fit in one process (MinHash clustering of a
-billion documents) is instead a series of **steps**, each a list of independent tasks that the run's
+A small reduce (a stage's own, or a third-party one) reads every unit's summary as a polars LazyFrame on
+the driver. A reduce that grows with the corpus (exact and MinHash dedup, paragraph counts, percentiles) is
+instead a series of **steps**, each a list of independent tasks that the run's
 executor spreads over its workers (Ray tasks on a cluster, worker processes locally). Tasks talk through
 files under :attr:`ReduceJob.scratch`, usually hash-partitioned shuffles (:mod:`curate.engine.shuffle`), and
-return only small JSON results to the driver.
+return only small JSON results to the driver. :class:`ShufflePlan` and :func:`plan_shuffle` size such a
+reduce: ``P`` partitions and as many groups of consecutive units, fixed on first use.
 
 Resuming: a task's result is written to ``steps/<step>/<task>.json`` when it finishes, after its files,
 so a killed reduce re-runs only the tasks without a result. Tasks must therefore be idempotent (atomic,
@@ -29,8 +30,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import polars as pl
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from curate.io.shards import write_json, write_parquet
 
@@ -44,6 +47,61 @@ REDUCE_INFO = "reduce.json"  # in the state folder: how the reduce ran
 
 def unit_state_name(unit: int) -> str:
     return f"unit-{unit:05d}.parquet"
+
+
+def node_of(unit: int, rows: np.ndarray) -> np.ndarray:
+    """Input positions ``unit << 32 | row`` (int64) of a unit's rows: smaller is earlier in input order."""
+    return (np.int64(unit) << np.int64(32)) | np.asarray(rows).astype(np.int64)
+
+
+@dataclass(frozen=True)
+class ShufflePlan:
+    """What every task of a partitioned reduce needs: its inputs, unit groups and partitions. Picklable.
+
+    A *group* is a contiguous run of work units whose summaries (and state files) one task handles; a
+    *partition* is the set of keys ``key mod partitions`` that one task owns. Stages extend this with their
+    own decision parameters (a frozen dataclass subclass).
+    """
+
+    summaries: tuple[str, ...]
+    groups: tuple[tuple[int, int], ...]  # [first unit, end unit) of each group
+    partitions: int
+    scratch: str
+    state: str  # the job's staging folder: one state file per unit goes here
+
+    def group_of(self, nodes: np.ndarray) -> np.ndarray:
+        """The group whose units hold each node (see :func:`node_of`)."""
+        ends = np.array([end for _, end in self.groups], dtype=np.int64)
+        return np.searchsorted(ends, nodes >> 32, side="right")
+
+    def units(self, group: int) -> range:
+        return range(*self.groups[group])
+
+    def path(self, name: str) -> Path:
+        return Path(self.scratch) / name
+
+
+def plan_shuffle(job: ReduceJob, name: str, rows_per_partition: int, partitions: int | None) -> dict:
+    """The :class:`ShufflePlan` fields of ``job``, as keyword arguments; fixed on first use (``reduce/<name>.json``).
+
+    Partitions: ``partitions`` if given, else one per ``rows_per_partition`` summary rows and at least one per
+    worker; as many unit groups (fewer when there are fewer units). The driver reads Parquet footers only.
+    """
+
+    def make() -> dict:
+        rows = sum(pq.ParquetFile(s).metadata.num_rows for s in job.summaries)
+        count = partitions or max(job.workers, -(-rows // rows_per_partition), 1)
+        split = np.array_split(np.arange(len(job.summaries)), min(count, len(job.summaries))) if job.summaries else []
+        return {"partitions": count, "groups": [[int(g[0]), int(g[-1]) + 1] for g in split if len(g)]}
+
+    fixed = job.remember(name, make)
+    return {
+        "summaries": tuple(job.summaries),
+        "groups": tuple(tuple(g) for g in fixed["groups"]),
+        "partitions": fixed["partitions"],
+        "scratch": str(job.scratch),
+        "state": str(job.staging),
+    }
 
 
 def run_inline(fn: Callable[[Any], Any], items: Sequence[Any]) -> Iterator[tuple[int, Any]]:

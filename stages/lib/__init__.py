@@ -2,6 +2,7 @@
 
 ``columns`` (adding typed columns), ``device`` (torch device/threads for model stages), ``tdigest``
 (mergeable quantile sketches), ``text_stats`` (vectorised word/line statistics), ``lang_presets``
-(per-language filter thresholds), ``minhash`` (signatures, LSH, star contraction) and ``minhash_clusters``
-(MinHash's parallel reduce steps).
+(per-language filter thresholds), ``minhash`` (signatures, LSH, star contraction), and the parallel reduce
+steps of the global stages: ``minhash_clusters``, ``paragraph_counts``, ``exact_duplicates`` (exact dedup)
+and ``exact_quantiles`` (percentile buckets).
 """

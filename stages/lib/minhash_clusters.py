@@ -35,7 +35,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from curate.core.schema import ID, ROW, UNIT
-from curate.engine.reduce import ReduceJob, unit_state_name
+from curate.engine.reduce import ReduceJob, ShufflePlan, node_of, plan_shuffle, unit_state_name
 from curate.engine.shuffle import partition_of, receive, send
 from curate.io.shards import write_parquet
 from curate.stages.lib import minhash as mh
@@ -54,54 +54,20 @@ _LABELS = pa.schema([("node", pa.int64()), ("center", pa.int64()), ("size", pa.i
 
 
 @dataclass(frozen=True)
-class ClusterPlan:
-    """What every task needs to know: inputs, partitioning and the stage's parameters. Picklable."""
+class ClusterPlan(ShufflePlan):
+    """What every task needs: the shuffle plan and the stage's parameters. Picklable."""
 
-    summaries: tuple[str, ...]
-    groups: tuple[tuple[int, int], ...]  # [first unit, end unit) of each group
-    partitions: int
     bands: int
     num_perm: int
     threshold: float
     verify: bool
     window: int
-    scratch: str
-    state: str  # the job's staging folder: one state file per unit goes here
-
-    def group_of(self, nodes: np.ndarray) -> np.ndarray:
-        """The group whose units hold each node."""
-        ends = np.array([end for _, end in self.groups], dtype=np.int64)
-        return np.searchsorted(ends, nodes >> 32, side="right")
-
-    def units(self, group: int) -> range:
-        return range(*self.groups[group])
-
-    def path(self, name: str) -> Path:
-        return Path(self.scratch) / name
 
 
 def plan(job: ReduceJob, bands: int, num_perm: int, threshold: float, verify: bool, window: int, partitions: int | None) -> ClusterPlan:
     """Partitions and unit groups for this reduce, fixed on first use so a resumed reduce keeps them."""
-
-    def make() -> dict:
-        docs = sum(pq.ParquetFile(s).metadata.num_rows for s in job.summaries)
-        count = partitions or max(job.workers, -(-docs // DOCS_PER_PARTITION), 1)
-        split = np.array_split(np.arange(len(job.summaries)), min(count, len(job.summaries))) if job.summaries else []
-        return {"partitions": count, "groups": [[int(g[0]), int(g[-1]) + 1] for g in split if len(g)]}
-
-    fixed = job.remember("minhash-plan", make)
-    return ClusterPlan(
-        tuple(job.summaries),
-        tuple(tuple(g) for g in fixed["groups"]),
-        fixed["partitions"],
-        bands,
-        num_perm,
-        threshold,
-        verify,
-        window,
-        str(job.scratch),
-        str(job.staging),
-    )
+    fields = plan_shuffle(job, "minhash-plan", DOCS_PER_PARTITION, partitions)
+    return ClusterPlan(**fields, bands=bands, num_perm=num_perm, threshold=threshold, verify=verify, window=window)
 
 
 def run(job: ReduceJob, cp: ClusterPlan) -> None:
@@ -123,7 +89,7 @@ def run(job: ReduceJob, cp: ClusterPlan) -> None:
 
 
 def _nodes(table: pa.Table, unit: int) -> np.ndarray:
-    return (np.int64(unit) << np.int64(32)) | table.column(ROW).to_numpy().astype(np.int64)
+    return node_of(unit, table.column(ROW).to_numpy())
 
 
 def _columns(table: pa.Table) -> list[np.ndarray]:

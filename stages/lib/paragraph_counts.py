@@ -30,7 +30,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from curate.core.schema import ROW, UNIT
-from curate.engine.reduce import ReduceJob, unit_state_name
+from curate.engine.reduce import ReduceJob, ShufflePlan, node_of, plan_shuffle, unit_state_name
 from curate.engine.shuffle import partition_of, receive, send
 from curate.io.shards import write_parquet
 
@@ -40,40 +40,16 @@ _NODES = pa.schema([(HASH, pa.uint64()), ("node", pa.int64())])
 
 
 @dataclass(frozen=True)
-class CountPlan:
-    """What every task needs: inputs, partitioning and the stage's decision parameters. Picklable."""
+class CountPlan(ShufflePlan):
+    """What every task needs: the shuffle plan and the stage's decision parameters. Picklable."""
 
-    summaries: tuple[str, ...]
-    groups: tuple[tuple[int, int], ...]  # [first unit, end unit) of each group
-    partitions: int
     min_docs: int
     keep_first: bool
-    scratch: str
-    state: str  # the job's staging folder: one state file per unit goes here
-
-    def group_of(self, nodes: np.ndarray) -> np.ndarray:
-        ends = np.array([end for _, end in self.groups], dtype=np.int64)
-        return np.searchsorted(ends, nodes >> 32, side="right")
-
-    def units(self, group: int) -> range:
-        return range(*self.groups[group])
-
-    def path(self, name: str) -> Path:
-        return Path(self.scratch) / name
 
 
 def plan(job: ReduceJob, min_docs: int, keep_first: bool, partitions: int | None) -> CountPlan:
     """Partitions and unit groups, fixed on first use (``reduce/paragraph-plan.json``) so a resume keeps them."""
-
-    def make() -> dict:
-        rows = sum(pq.ParquetFile(s).metadata.num_rows for s in job.summaries)
-        count = partitions or max(job.workers, -(-rows // PARAGRAPHS_PER_PARTITION), 1)
-        split = np.array_split(np.arange(len(job.summaries)), min(count, len(job.summaries))) if job.summaries else []
-        return {"partitions": count, "groups": [[int(g[0]), int(g[-1]) + 1] for g in split if len(g)]}
-
-    fixed = job.remember("paragraph-plan", make)
-    groups = tuple(tuple(g) for g in fixed["groups"])
-    return CountPlan(tuple(job.summaries), groups, fixed["partitions"], min_docs, keep_first, str(job.scratch), str(job.staging))
+    return CountPlan(**plan_shuffle(job, "paragraph-plan", PARAGRAPHS_PER_PARTITION, partitions), min_docs=min_docs, keep_first=keep_first)
 
 
 def run(job: ReduceJob, cp: CountPlan) -> dict:
@@ -92,7 +68,7 @@ def route_task(cp: CountPlan, group: int) -> int:
     for unit in cp.units(group):
         table = pq.read_table(cp.summaries[unit], columns=[HASH, ROW])
         hashes.append(table.column(HASH).to_numpy())
-        nodes.append((np.int64(unit) << np.int64(32)) | table.column(ROW).to_numpy().astype(np.int64))
+        nodes.append(node_of(unit, table.column(ROW).to_numpy()))
     if not hashes:
         return 0
     key, node = np.concatenate(hashes).astype(np.uint64), np.concatenate(nodes)

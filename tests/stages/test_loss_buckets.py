@@ -1,10 +1,17 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
+import polars as pl
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
-from curate.engine.pipeline import run_in_memory
+from curate.engine.pipeline import reduce_step, run_in_memory, summarize_unit
+from curate.engine.reduce import ReduceJob
+from curate.io.shards import write_parquet
+from curate.stages.lib import exact_quantiles
 from curate.stages.loss_buckets import LossBuckets, LossBucketsParams
 
 
@@ -59,3 +66,31 @@ def test_no_domain_column_and_missing_losses() -> None:
     assert kept.column("ppl_bucket").null_count == 2  # no loss: kept, no bucket
     with pytest.raises(Exception):
         LossBucketsParams(drop_above=100)
+
+
+@pytest.mark.parametrize("collect", [4096, 3])
+def test_exact_reduce_in_passes_is_np_quantile_per_domain_for_any_worker_count(tmp_path, monkeypatch, collect) -> None:
+    monkeypatch.setattr(exact_quantiles, "COLLECT", collect)
+    units, _ = _units(n_per_domain=1500, parts=7, seed=3)
+    units[2] = units[2].set_column(2, "lm_loss", pa.array(np.round(units[2].column("lm_loss").to_numpy(), 1)))  # ties
+    units[4] = units[4].set_column(3, "domain", pa.nulls(units[4].num_rows, pa.string()))  # no domain: its own group
+    stage = LossBuckets(LossBucketsParams(drop_above=99.5))
+    (tmp_path / "s").mkdir()
+    summaries = []
+    for i, unit in enumerate(units):
+        summaries.append(str(tmp_path / "s" / f"unit-{i:05d}.parquet"))
+        write_parquet(summarize_unit(stage, unit, i), Path(summaries[-1]), "none")
+    frame = pl.concat([pl.from_arrow(unit) for unit in units]).with_columns(pl.col("domain").fill_null(""))
+    qs = np.r_[np.arange(1, 20) / 20, 0.995]
+    states = set()
+    for workers in (1, 3, 7):
+        job = ReduceJob(summaries, tmp_path / f"w{workers}", workers=workers)
+        reduce_step(stage, job)
+        state = pq.read_table(job.state_dir / "state.parquet")
+        assert state.column("domain").to_pylist() == ["", "code", "news"]
+        for row in state.to_pylist():
+            values = frame.filter(pl.col("domain") == row["domain"])["lm_loss"].to_numpy()
+            assert row["docs"] == len(values)
+            np.testing.assert_array_equal(row["q"], np.quantile(values, qs), strict=True)
+        states.add((job.state_dir / "state.parquet").read_bytes())
+    assert len(states) == 1

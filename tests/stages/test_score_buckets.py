@@ -1,11 +1,22 @@
 from __future__ import annotations
 
+import io
+from pathlib import Path
+
 import numpy as np
+import polars as pl
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 import pytest
 from pydantic import ValidationError
 
-from curate.engine.pipeline import run_in_memory
+from curate.engine.pipeline import reduce_step, run_in_memory, summarize_unit
+from curate.engine.recipe import parse_recipe
+from curate.engine.reduce import ReduceJob
+from curate.engine.runner import run_recipe
+from curate.io.shards import write_parquet
+from curate.stages.lib import exact_quantiles
 from curate.stages.score_buckets import ScoreBuckets, ScoreBucketsParams
 
 
@@ -76,3 +87,104 @@ def test_params_are_checked() -> None:
         ScoreBucketsParams(columns=["a", "b"], combine="weighted", weights={"a": 1})
     with pytest.raises(ValidationError, match="drop everything"):
         ScoreBucketsParams(columns=["a"], buckets=20, min_bucket=20)
+
+
+# --- the bounded reduce: exact percentiles from passes over the summaries, never every score at once ---
+
+
+def _scores(n: int = 3000, seed: int = 3) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    ties = np.round(rng.random(n), 1)  # 11 distinct values: boundaries fall inside runs of ties
+    signed = rng.standard_cauchy(n)
+    signed[::4] = -0.0
+    signed[1::9] = 0.0
+    signed[2::17] = np.nan
+    return {"a": rng.normal(size=n), "ties": ties, "signed": signed, "none": np.full(n, np.nan)}
+
+
+def _summaries(folder: Path, stage, tables: list[pa.Table]) -> list[str]:
+    folder.mkdir(parents=True)
+    paths = []
+    for i, table in enumerate(tables):
+        paths.append(str(folder / f"unit-{i:05d}.parquet"))
+        write_parquet(summarize_unit(stage, table, i), Path(paths[-1]), "none")
+    return paths
+
+
+def _score_units(scores: dict[str, np.ndarray], parts: int) -> list[pa.Table]:
+    n = len(next(iter(scores.values())))
+    return [pa.table({"id": [f"d{i}" for i in c], "text": ["t"] * len(c), **{k: v[c] for k, v in scores.items()}}) for c in np.array_split(np.arange(n), parts)]
+
+
+@pytest.mark.parametrize("collect", [4096, 3])
+def test_bounded_reduce_is_np_quantile_for_any_worker_count(tmp_path, monkeypatch, collect) -> None:
+    monkeypatch.setattr(exact_quantiles, "COLLECT", collect)  # 3: every pass narrows by 12 bits, up to six passes
+    scores = _scores()
+    stage = ScoreBuckets(ScoreBucketsParams(columns=list(scores), buckets=20))
+    summaries = _summaries(tmp_path / "s", stage, _score_units(scores, 9))
+    states = []
+    for workers in (1, 3, 7):
+        job = ReduceJob(summaries, tmp_path / f"w{workers}", workers=workers)
+        reduce_step(stage, job)
+        assert len(job.steps_run["level-0"]) == workers  # one task per unit group
+        states.append((job.state_dir / "state.parquet").read_bytes())
+        state = pq.read_table(job.state_dir / "state.parquet")
+        for c, v in scores.items():
+            got = state.filter(pc.equal(state.column("column"), c)).column("boundary")
+            if c == "none":
+                assert got.null_count == 19  # no scores: no boundaries, every bucket null
+                continue
+            np.testing.assert_array_equal(got.to_numpy(), np.quantile(v[~np.isnan(v)], np.arange(1, 20) / 20), strict=True)
+    assert len(job.steps_run) == (3 if collect == 3 else 2)  # passes over the summaries
+    assert states[1] == states[0] and states[2] == states[0]
+    assert pq.read_table(io.BytesIO(states[0])).equals(stage.reduce(pl.DataFrame(scores).lazy()))
+
+
+def test_killed_bucket_reduce_resumes_to_the_same_state(tmp_path, monkeypatch) -> None:
+    monkeypatch.setattr(exact_quantiles, "COLLECT", 3)
+    scores = _scores(seed=4)
+    stage = ScoreBuckets(ScoreBucketsParams(columns=["a", "ties", "signed"]))
+    summaries = _summaries(tmp_path / "s", stage, _score_units(scores, 6))
+    whole = ReduceJob(summaries, tmp_path / "whole", workers=3)
+    reduce_step(stage, whole)
+    total = sum(len(records) for records in whole.steps_run.values())
+    ran: list[int] = []
+
+    def crashing(fn, items):
+        for i, item in enumerate(items):
+            if len(ran) == total // 2:
+                raise KeyboardInterrupt("killed")
+            ran.append(i)
+            yield i, fn(item)
+
+    with pytest.raises(KeyboardInterrupt):
+        reduce_step(stage, ReduceJob(summaries, tmp_path / "killed", workers=3, run_tasks=crashing))
+    done, ran[:] = len(ran), []
+
+    def counting(fn, items):
+        for i, item in enumerate(items):
+            ran.append(i)
+            yield i, fn(item)
+
+    resumed = ReduceJob(summaries, tmp_path / "killed", workers=1, run_tasks=counting)  # the plan is kept
+    reduce_step(stage, resumed)
+    assert 0 < done and len(ran) == total - done
+    assert (resumed.state_dir / "state.parquet").read_bytes() == (whole.state_dir / "state.parquet").read_bytes()
+
+
+def test_worker_processes_bucket_as_numpy_does(tmp_path) -> None:
+    scores = _scores(n=2000, seed=5)
+    (tmp_path / "in").mkdir()
+    pq.write_table(pa.concat_tables(_score_units(scores, 1)), tmp_path / "in" / "s.parquet", row_group_size=300)
+    recipe = parse_recipe(
+        f'name: b\ninput: {{paths: ["{tmp_path}/in/s.parquet"], rows_per_unit: 300}}\n'
+        "stages:\n  - stage: score_buckets\n    params: {columns: [a, ties, signed]}\n"
+    )
+    run_recipe(recipe, str(tmp_path / "out"), workers=2, quiet=True)
+    kept = pq.read_table(tmp_path / "out" / "data")
+    assert kept.column("id").to_pylist() == [f"d{i}" for i in range(2000)]
+    for c in ("a", "ties", "signed"):
+        v = scores[c]
+        expected = np.searchsorted(np.quantile(v[~np.isnan(v)], np.arange(1, 20) / 20), v, side="left")
+        got = kept.column(f"{c}_bucket").to_numpy(zero_copy_only=False)
+        np.testing.assert_array_equal(np.where(np.isnan(v), -1, expected), np.nan_to_num(got, nan=-1))

@@ -23,7 +23,7 @@ copies are exact repeats (exact_dedup's work), even copies after the first get a
 run in it, pinned to one core), so other load on a shared machine does not skew them; wall seconds are
 printed too. The last line is ``ratio=X.XX``: our docs/s over datatrove's (goal >= 10).
 
-    python bench/pipeline.py [--copies 8]
+    python bench/pipeline.py [--copies 6]
 """
 
 from __future__ import annotations
@@ -190,7 +190,7 @@ def agreement(ours: set[str], theirs: set[str], universe: set[str]) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--copies", type=int, default=8, help="copies of the ~4k-document sample")
+    parser.add_argument("--copies", type=int, default=6, help="copies of the ~4k-document sample")
     args = parser.parse_args()
 
     import spacy  # noqa: F401  (imports are not timed)

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import os
 
-os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})  # one core, for both sides
+os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})  # one core, for both sides
 os.environ.setdefault("POLARS_MAX_THREADS", "1")  # before polars is imported
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
@@ -193,8 +193,9 @@ def main() -> None:
     parser.add_argument("--copies", type=int, default=6, help="copies of the ~4k-document sample")
     args = parser.parse_args()
 
-    import spacy  # noqa: F401  (imports are not timed)
     import datatrove.pipeline.filters  # noqa: F401
+    import spacy  # noqa: F401  (imports are not timed)
+
     import curate.engine.runner  # noqa: F401
 
     with tempfile.TemporaryDirectory() as tmp:

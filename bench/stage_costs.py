@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import os
 
-os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})  # one core
+os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})  # one core
 os.environ.setdefault("POLARS_MAX_THREADS", "1")  # before polars is imported
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 

@@ -1,5 +1,7 @@
 """``curate mix`` at two corpus sizes and with 1 and 2 workers: seconds and the peak RSS of the largest process.
 
+Last line: ``ratio=X.XX``, the seconds of one worker over those of the most workers at the largest size.
+
 The corpus is copies of the curated sample's prose (``out/sample``, else the shipped ``data/sample``) with
 ids made unique per copy, in files of ``--rows-per-file`` rows; the mixture takes it once as web, a
 filtered third as knowledge at 1.5 epochs and another third as synthesis at 4 epochs, tokenized. The
@@ -76,6 +78,7 @@ def main() -> None:
     parser.add_argument("--tokenizer", default="data/tokenizer/sample-bpe.json")
     args = parser.parse_args()
     print("  docs  workers  seconds  peak_rss_mib")
+    timed: dict[tuple[int, int], tuple[float, float]] = {}
     for docs in args.docs:
         with tempfile.TemporaryDirectory() as tmp:
             corpus = Path(tmp) / "corpus"
@@ -85,7 +88,13 @@ def main() -> None:
             mixture.write_text(MIXTURE.format(tokenizer=Path(args.tokenizer).resolve(), corpus=corpus), encoding="utf-8")
             for workers in args.workers:
                 seconds, peak = run(mixture, Path(tmp) / f"out-{workers}", workers)
+                timed[docs, workers] = seconds, peak
                 print(f"{docs:>6} {workers:>8} {seconds:>8.1f} {peak:>12.0f}", flush=True)
+    small, large = min(args.docs), max(args.docs)
+    one, most = min(args.workers), max(args.workers)
+    print(f"peak RSS growth {small} -> {large} docs ({one} worker): {timed[large, one][1] / timed[small, one][1]:.2f}x")
+    # the reference is the same mix on one worker: the ratio is the speed-up of the most workers
+    print(f"ratio={timed[large, one][0] / timed[large, most][0]:.2f}")
 
 
 if __name__ == "__main__":

@@ -62,6 +62,7 @@ def changed_inputs(recorded: dict[str, dict], current: dict[str, dict]) -> list[
         elif now is None:
             lines.append(f"{path}: gone since the run started")
         else:
-            what = ", ".join(f"{k} {before.get(k)} -> {now.get(k)}" for k in sorted(set(before) | set(now)) if before.get(k) != now.get(k))
+            keys = ["size"] + sorted((set(before) | set(now)) - {"size"})
+            what = ", ".join(f"{k} {before.get(k)} -> {now.get(k)}" for k in keys if before.get(k) != now.get(k))
             lines.append(f"{path}: changed ({what})")
     return lines

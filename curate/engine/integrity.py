@@ -5,19 +5,24 @@ A unit's stats file commits it (:mod:`curate.engine.worker`), a ``reduce.json`` 
 digest of their own content (:mod:`curate.io.checksums`). Before a phase runs, the runner asks here which
 units are really done: a unit whose stats are torn or whose files are truncated, flipped or missing loses
 its commit and runs again, as does a reduce whose state no longer matches. Each such repair is said on
-stderr. Memory is bounded by one checksum block; time by reading the committed files once.
+stderr, also under ``--quiet``. Memory is bounded by one checksum block; time by reading the committed files once.
 """
 
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable
+import sys
 from pathlib import Path
 
 from curate.engine.reduce import REDUCE_INFO
 from curate.engine.worker import RunPaths
 from curate.io.checksums import is_sealed, mismatched
 from curate.io.shards import read_record
+
+
+def _say(message: str) -> None:
+    """Repairs are said even with --quiet: a run that redid work should say why."""
+    print(f"curate: {message}", file=sys.stderr)
 
 
 def _problem(record: dict, root: Path) -> str | None:
@@ -29,7 +34,7 @@ def _problem(record: dict, root: Path) -> str | None:
     return "; ".join(bad) if bad else None
 
 
-def unit_done(paths: RunPaths, phase: int, unit: int, say: Callable[[str], None]) -> bool:
+def unit_done(paths: RunPaths, phase: int, unit: int) -> bool:
     """True when the unit's phase is committed and every file it committed is intact; else un-commit it."""
     marker = paths.stats(phase, unit)
     if not marker.exists():
@@ -37,12 +42,12 @@ def unit_done(paths: RunPaths, phase: int, unit: int, say: Callable[[str], None]
     problem = _problem(read_record(marker), paths.out)
     if problem is None:
         return True
-    say(f"{marker}: {problem}; redoing unit {unit} of phase {phase + 1}")
+    _say(f"{marker}: {problem}; redoing unit {unit} of phase {phase + 1}")
     marker.unlink(missing_ok=True)
     return False
 
 
-def state_done(paths: RunPaths, phase: int, say: Callable[[str], None]) -> bool:
+def state_done(paths: RunPaths, phase: int) -> bool:
     """True when the phase's reduce state is committed and intact; else remove it so the reduce runs again."""
     state = paths.state(phase)
     if not state.exists():
@@ -50,6 +55,6 @@ def state_done(paths: RunPaths, phase: int, say: Callable[[str], None]) -> bool:
     problem = _problem(read_record(state / REDUCE_INFO), state)
     if problem is None:
         return True
-    say(f"{state}: {problem}; reducing again")
+    _say(f"{state}: {problem}; reducing again")
     shutil.rmtree(state)
     return False

@@ -155,8 +155,8 @@ def _run_locked(lock, recipe, out, executor, workers, ray_address, limit, overwr
         fingerprint += f"-limit{limit}"
     paths = RunPaths(Path(out))
     inputs = input_fingerprints(files)
-    say = (lambda *_: None) if quiet else (lambda msg: print(msg, file=sys.stderr))
     if _prepare_output(paths, fingerprint, inputs, overwrite):
+        say = (lambda *_: None) if quiet else (lambda msg: print(msg, file=sys.stderr))
         say(f"{out}: already complete for this recipe (manifest.json); nothing to do")
         return json.loads(paths.manifest.read_text(encoding="utf-8"))
     write_json({"fingerprint": fingerprint, "recipe": recipe.name, "units": len(units), "input_files": inputs}, paths.run_info)
@@ -166,13 +166,13 @@ def _run_locked(lock, recipe, out, executor, workers, ray_address, limit, overwr
     try:
         for phase in phases:
             lock.check()
-            todo = [u for u in units if not unit_done(paths, phase.index, u.index, say)]
+            todo = [u for u in units if not unit_done(paths, phase.index, u.index)]
             label = " → ".join(n for n, _ in phase.steps()) or "read"
             bar = tqdm(total=len(units), initial=len(units) - len(todo), desc=f"phase {phase.index + 1}/{len(phases)} [{label}]", unit="unit", disable=quiet)
             for _unit, _stats in runner.map(phase.index, todo):
                 bar.update(1)
             bar.close()
-            if phase.summarize is not None and not state_done(paths, phase.index, say):
+            if phase.summarize is not None and not state_done(paths, phase.index):
                 name, stage = phase.summarize
                 t0 = time.perf_counter()
                 summaries = [str(paths.summary(phase.index, u.index)) for u in units]

@@ -71,7 +71,7 @@ class RunLock:
             return f"its heartbeat is {age:.0f}s old (stale after {self.stale_after_s:.0f}s)"
         return None
 
-    def acquire(self) -> "RunLock":
+    def acquire(self) -> RunLock:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._started = time.time()
         tmp = self.path.with_name(f"{LOCK_NAME}.{self.token}.new")
@@ -146,7 +146,7 @@ class RunLock:
         if read_record(self.path).get("token") == self.token:
             self.path.unlink(missing_ok=True)
 
-    def __enter__(self) -> "RunLock":
+    def __enter__(self) -> RunLock:
         return self.acquire()
 
     def __exit__(self, *exc: object) -> None:

@@ -28,7 +28,7 @@ from curate.io.shards import write_json
 def run(recipe: Path, out: Path, *extra: str, preexec=None) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "curate.cli", "run", str(recipe), "-o", str(out), *extra],
-        capture_output=True, text=True, preexec_fn=preexec,
+        capture_output=True, text=True, preexec_fn=preexec, check=False,
     )
 
 

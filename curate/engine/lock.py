@@ -7,7 +7,8 @@ run is refused with who holds the lock. A lock is stale, and taken over, when it
 (same host) or its heartbeat is older than ``stale_after_s`` (any host: a lost node stops beating).
 
 Taking and taking over are atomic on local and network file systems without ``flock``: a new lock is
-written whole to a temporary file and hard-linked into place (``link`` fails if the name exists), and a
+written whole to a temporary file and hard-linked into place (``link`` fails if the name exists; an
+exclusive create where the file system has no hard links), and a
 stale one is first renamed away under a unique name (only one contender's rename succeeds). The heartbeat
 thread also notices when its lock was taken over (this process stalled past ``stale_after_s``); the run
 then stops at the next :meth:`RunLock.check` instead of writing beside the new owner.
@@ -37,6 +38,19 @@ def _alive(pid: int) -> bool:
     except PermissionError:  # another user's live process
         return True
     return True
+
+
+def _place(tmp: Path, path: Path) -> None:
+    """Put the whole file ``tmp`` at ``path`` unless something is there (FileExistsError): a hard link, or on
+    file systems without them (some object-store mounts) an exclusive create."""
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        raise
+    except OSError:
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        with os.fdopen(fd, "wb") as f:
+            f.write(tmp.read_bytes())
 
 
 class RunLock:
@@ -79,7 +93,7 @@ class RunLock:
         try:
             for _ in range(10):
                 try:
-                    os.link(tmp, self.path)
+                    _place(tmp, self.path)
                     break
                 except FileExistsError:
                     pass
@@ -112,7 +126,7 @@ class RunLock:
         moved = read_record(aside)
         if moved.get("token") != holder.get("token") and self.stale_reason(moved) is None:
             try:
-                os.link(aside, self.path)  # a fresh lock we moved by mistake goes back, unless a newer one is there
+                _place(aside, self.path)  # a fresh lock we moved by mistake goes back, unless a newer one is there
             except FileExistsError:
                 pass
         aside.unlink(missing_ok=True)

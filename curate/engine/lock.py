@@ -86,6 +86,7 @@ class RunLock:
         return None
 
     def acquire(self) -> RunLock:
+        self._made_folder = not self.path.parent.exists()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._started = time.time()
         tmp = self.path.with_name(f"{LOCK_NAME}.{self.token}.new")
@@ -159,6 +160,11 @@ class RunLock:
             self._thread.join()
         if read_record(self.path).get("token") == self.token:
             self.path.unlink(missing_ok=True)
+        if getattr(self, "_made_folder", False):  # a run refused before work leaves no empty output folder
+            try:
+                self.path.parent.rmdir()
+            except OSError:
+                pass
 
     def __enter__(self) -> RunLock:
         return self.acquire()

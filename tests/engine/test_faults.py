@@ -211,3 +211,9 @@ def test_corrupt_state_under_work_is_detected_and_redone_to_the_reference_bytes(
     assert f"{phase0 / 'state'}: {state.name}: checksum mismatch; reducing again" in finish.stderr
     assert run(recipe, tmp_path / "reference", "--quiet").returncode == 0
     assert shard_bytes(out) == shard_bytes(tmp_path / "reference")
+
+
+def test_a_run_refused_before_work_leaves_no_output_folder(tmp_path: Path, write_recipe) -> None:
+    refused = run(write_recipe(BASIC_RECIPE.format(input=tmp_path / "missing")), tmp_path / "out", "--quiet")
+    assert refused.returncode == 2 and "does not exist" in refused.stderr
+    assert not (tmp_path / "out").exists()

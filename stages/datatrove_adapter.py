@@ -39,12 +39,21 @@ class DatatroveParams(Params):
 
 
 def load_step(path: str, args: dict[str, Any]) -> Any:
-    """Build the step named ``module:Class`` (or ``module.Class``) with ``args``."""
+    """Build the step named ``module:Class`` (or ``module.Class``) with ``args``.
+
+    A recipe names code to run, so only a class that is a datatrove ``PipelineStep`` is built: an import
+    path such as ``subprocess:run`` is refused before anything is called. The module is imported from the
+    user's own environment (installed packages, their PYTHONPATH); nothing is fetched.
+    """
+    from datatrove.pipeline.base import PipelineStep
+
     module, _, cls = path.partition(":") if ":" in path else path.rpartition(".")
     try:
         step_cls = getattr(importlib.import_module(module), cls)
     except (ImportError, AttributeError) as e:
         raise ValueError(f"datatrove: cannot import step {path!r} ({e}); give `module:Class`") from e
+    if not (isinstance(step_cls, type) and issubclass(step_cls, PipelineStep)):
+        raise ValueError(f"datatrove: {path} is not a datatrove PipelineStep class; the adapter builds only those")
     try:
         return step_cls(**args)
     except TypeError as e:

@@ -15,7 +15,9 @@ deterministic writes), as work units are.
 The state a reduce leaves is a folder: ``state.parquet`` (the whole state, read with
 :meth:`~curate.core.stage.GlobalState.table`) or one ``unit-NNNNN.parquet`` per work unit (large per-document
 states, which :meth:`~curate.core.stage.GlobalState.for_unit` reads without touching the others). It is written
-under ``state.staging/`` and renamed into place by :meth:`ReduceJob.commit`, so a state folder is whole.
+under ``state.staging/`` and renamed into place by :meth:`ReduceJob.commit`, so a state folder is whole;
+its ``reduce.json`` names the checksum of every state file, so a resume can tell a corrupt state and
+reduce again (:mod:`curate.engine.integrity`).
 """
 
 from __future__ import annotations
@@ -35,7 +37,8 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from curate.io.shards import write_json, write_parquet
+from curate.io.checksums import digests, seal
+from curate.io.shards import read_record, write_json, write_parquet
 
 #: Runs ``fn(item)`` for every item on the executor's workers; yields ``(index, result)`` as tasks end.
 TaskRunner = Callable[[Callable[[Any], Any], Sequence[Any]], Iterator[tuple[int, Any]]]
@@ -179,9 +182,9 @@ class ReduceJob:
         done_dir = self.scratch / "steps" / name
         records: list[dict | None] = [None] * len(items)
         for i in range(len(items)):
-            marker = done_dir / f"{i:05d}.json"
-            if marker.exists():
-                records[i] = json.loads(marker.read_text(encoding="utf-8"))
+            record = read_record(done_dir / f"{i:05d}.json")  # {} when missing or torn: the task runs again
+            if "result" in record:
+                records[i] = record
         todo = [i for i, r in enumerate(records) if r is None]
         bar = Progress(f"{self.label}: {name}", len(items), len(items) - len(todo), unit="tasks", quiet=self.quiet, docs=False)
         for k, record in self.run_tasks(partial(timed_task, fn), [items[i] for i in todo]):
@@ -209,7 +212,8 @@ class ReduceJob:
         """Move the finished state into place; the state folder's existence marks the reduce done."""
         if not self.staging.exists():
             raise RuntimeError(f"{self.label} wrote no state under {self.staging}")
-        write_json({"steps": self.summary()}, self.staging / REDUCE_INFO)
+        files = sorted(p for p in self.staging.rglob("*") if p.is_file())
+        write_json(seal({"steps": self.summary(), "files": digests(self.staging, files)}), self.staging / REDUCE_INFO)
         shutil.rmtree(self.state_dir, ignore_errors=True)
         os.replace(self.staging, self.state_dir)
         shutil.rmtree(self.scratch, ignore_errors=True)

@@ -19,6 +19,9 @@ from pathlib import Path
 from curate.core.errors import OutputError, RecipeError
 from curate.core.schema import ID, READ_STAGE, TEXT
 from curate.engine.executors import make_executor
+from curate.engine.fingerprint import changed_inputs, input_fingerprints
+from curate.engine.integrity import state_done, unit_done
+from curate.engine.lock import RunLock
 from curate.engine.pipeline import StepStats, plan_phases, reduce_step
 from curate.engine.progress import Progress, short_label, unit_docs
 from curate.engine.recipe import Recipe, build_stages
@@ -33,7 +36,7 @@ from curate.io.readers import (
     plan_units,
     read_unit,
 )
-from curate.io.shards import remove_temporaries, write_json
+from curate.io.shards import read_record, remove_temporaries, write_json
 
 _VERSIONED = ("curate", "pyarrow", "polars", "numpy", "ray", "fasttext", "datatrove", "datasketch", "torch", "xxhash")
 
@@ -69,13 +72,23 @@ def _check_columns(recipe: Recipe, units: list[WorkUnit]) -> None:
         available |= set(stage.columns_added())
 
 
-def _prepare_output(paths: RunPaths, fingerprint: str, overwrite: bool) -> bool:
-    """Make the output folder ready; True when it already holds this exact, finished run."""
-    previous = None
-    if paths.manifest.exists():
-        previous = json.loads(paths.manifest.read_text(encoding="utf-8")).get("fingerprint")
-    elif paths.run_info.exists():
-        previous = json.loads(paths.run_info.read_text(encoding="utf-8")).get("fingerprint")
+def _prepare_output(paths: RunPaths, fingerprint: str, inputs: dict[str, dict], overwrite: bool) -> bool:
+    """Make the output folder ready; True when it already holds this exact, finished run.
+
+    A run of the same recipe whose input files changed since it started (sizes, versions, times) is refused,
+    naming the files, unless ``overwrite``: resuming it would mix old and new data.
+    """
+    record = read_record(paths.manifest if paths.manifest.exists() else paths.run_info)
+    previous = record.get("fingerprint")
+    if previous == fingerprint and "input_files" in record:
+        changes = changed_inputs(record["input_files"], inputs)
+        if changes and not overwrite:
+            raise OutputError(
+                f"{paths.out} holds a run whose input files changed since it started; resuming would mix old and "
+                "new data. Use --overwrite to start again, or restore the files:\n  " + "\n  ".join(changes)
+            )
+        if changes:
+            previous = "changed inputs"
     if previous is not None and previous != fingerprint:
         if not overwrite:
             raise OutputError(
@@ -111,9 +124,19 @@ def run_recipe(
     quiet: bool = False,
     recipe_file: str | None = None,
 ) -> dict:
-    """Run ``recipe`` into ``out`` and return the manifest. Resumes a killed run of the same recipe."""
+    """Run ``recipe`` into ``out`` and return the manifest. Resumes a killed run of the same recipe.
+
+    The run holds ``out``'s lock (:mod:`curate.engine.lock`) throughout: a second run on the same output
+    is refused while this one lives.
+    """
     if recipe.input is None:
         raise RecipeError("the recipe has no `input`; add one or give --input")
+    with RunLock(Path(out), what=f"curate run {recipe_file or recipe.name}") as lock:
+        return _run_locked(lock, recipe, out, executor, workers, ray_address, limit, overwrite, quiet, recipe_file)
+
+
+def _run_locked(lock, recipe, out, executor, workers, ray_address, limit, overwrite, quiet, recipe_file) -> dict:
+    assert recipe.input is not None
     started = time.time()
     kind = executor or recipe.executor.kind
     n_workers = workers or recipe.executor.workers
@@ -131,23 +154,25 @@ def run_recipe(
     if limit is not None:
         fingerprint += f"-limit{limit}"
     paths = RunPaths(Path(out))
-    if _prepare_output(paths, fingerprint, overwrite):
+    inputs = input_fingerprints(files)
+    if _prepare_output(paths, fingerprint, inputs, overwrite):
         say = (lambda *_: None) if quiet else (lambda msg: print(msg, file=sys.stderr))
         say(f"{out}: already complete for this recipe (manifest.json); nothing to do")
         return json.loads(paths.manifest.read_text(encoding="utf-8"))
-    write_json({"fingerprint": fingerprint, "recipe": recipe.name, "units": len(units)}, paths.run_info)
+    write_json({"fingerprint": fingerprint, "recipe": recipe.name, "units": len(units), "input_files": inputs}, paths.run_info)
 
     reduce_seconds: dict[str, float] = {}
     runner = make_executor(recipe, out, kind, n_workers, address)
     try:
         for phase in phases:
-            todo = [u for u in units if not paths.stats(phase.index, u.index).exists()]
+            lock.check()
+            todo = [u for u in units if not unit_done(paths, phase.index, u.index)]
             names = ([READ_STAGE] if phase.index == 0 else []) + [n for n, _ in phase.steps()]
             bar = Progress(f"phase {phase.index + 1}/{len(phases)} {short_label(names)}", len(units), len(units) - len(todo), quiet=quiet)
             for _unit, unit_stats in runner.map(phase.index, todo):
                 bar.update(unit_docs(unit_stats))
             bar.close()
-            if phase.summarize is not None and not paths.state(phase.index).exists():
+            if phase.summarize is not None and not state_done(paths, phase.index):
                 name, stage = phase.summarize
                 t0 = time.perf_counter()
                 summaries = [str(paths.summary(phase.index, u.index)) for u in units]
@@ -161,6 +186,8 @@ def run_recipe(
     unify_run(paths.out, recipe.output.compression, recipe.output.compression_level)  # one schema per run
 
     manifest = _manifest(recipe, recipe_file, fingerprint, files, units, phases, paths, reduce_seconds, kind, n_workers, started)
+    manifest["input_files"] = inputs
+    lock.check()
     write_json(manifest, paths.manifest)
     shutil.rmtree(paths.work, ignore_errors=True)
     return manifest

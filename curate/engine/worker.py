@@ -2,8 +2,9 @@
 
 Executors (local process, process pool, Ray actor) hold one :class:`Worker` each, so stages are set up
 (models loaded) once per worker, and only small statistics travel back to the driver. A unit's work is
-committed by its stats file, written last: a unit without one is redone on resume, and since every
-file is written atomically and deterministically, redoing it gives the same bytes.
+committed by its stats file, written last, which names the checksum of every file it commits: a unit
+without one, or whose files or stats no longer match, is redone on resume, and since every file is
+written atomically and deterministically, redoing it gives the same bytes.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from curate.engine.pipeline import (
 )
 from curate.engine.recipe import Recipe, build_stages
 from curate.engine.reduce import STATE_DIR
+from curate.io.checksums import digests, seal
 from curate.io.readers import ColumnMap, WorkUnit, read_unit
 from curate.io.shards import write_json, write_parquet
 
@@ -124,6 +126,7 @@ class Worker:
         table, dropped = run_phase(phase, table, state, stats)
         rejected = concat_rejected(carried + dropped)
         out = self.recipe.output
+        written: list[Path] = []
         if phase.is_last:
             earlier = [
                 pq.read_table(p)
@@ -132,19 +135,29 @@ class Worker:
             ]
             everything = concat_rejected(earlier + ([rejected] if rejected is not None else []))
             if out.write_rejected and everything is not None:
-                write_parquet(everything, self.paths.part(self.paths.rejected, unit.index), out.compression, out.compression_level)
-            write_parquet(table, self.paths.part(self.paths.data, unit.index), out.compression, out.compression_level)
+                written.append(self.paths.part(self.paths.rejected, unit.index))
+                write_parquet(everything, written[-1], out.compression, out.compression_level)
+            written.append(self.paths.part(self.paths.data, unit.index))
+            try:
+                write_parquet(table, written[-1], out.compression, out.compression_level)
+            except BaseException:  # no rejected/ shard of a unit whose data/ shard could not be written
+                for done in written[:-1]:
+                    done.unlink(missing_ok=True)
+                raise
         else:
             name, stage = phase.summarize  # type: ignore[misc]
             summary = summarize_unit(stage, table, unit.index)
-            write_parquet(summary, self.paths.summary(phase_index, unit.index), "zstd", 1)
-            write_parquet(table, self.paths.staged(phase_index, unit.index), "zstd", 1)
+            written += [self.paths.summary(phase_index, unit.index), self.paths.staged(phase_index, unit.index)]
+            write_parquet(summary, written[0], "zstd", 1)
+            write_parquet(table, written[1], "zstd", 1)
             if rejected is not None:
-                write_parquet(rejected, self.paths.staged_rejected(phase_index, unit.index), "zstd", 1)
+                written.append(self.paths.staged_rejected(phase_index, unit.index))
+                write_parquet(rejected, written[-1], "zstd", 1)
         committed = {name: s.to_json() for name, s in stats.items()}
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
-        record = {"unit": unit.index, "steps": committed, "worker_peak_rss_mb": round(peak_mb, 1)}
-        write_json(record, self.paths.stats(phase_index, unit.index))
+        record = {"unit": unit.index, "steps": committed, "worker_peak_rss_mb": round(peak_mb, 1),
+                  "files": digests(self.paths.out, written)}  # checked on resume (curate.engine.integrity)
+        write_json(seal(record), self.paths.stats(phase_index, unit.index))
         return committed
 
 

@@ -196,7 +196,10 @@ def read_unit(unit: WorkUnit, columns: ColumnMap) -> tuple[pa.Table, pa.Table]:
     carry ``id``, ``text`` (the raw record, so nothing is lost), ``drop_stage`` and ``drop_reason``.
     """
     if unit.format == "parquet":
-        table = open_parquet(unit.path).read_row_groups(list(unit.row_groups or ()))
+        try:
+            table = open_parquet(unit.path).read_row_groups(list(unit.row_groups or ()))
+        except (OSError, pa.ArrowException) as exc:  # a corrupt page behind an intact footer
+            raise InputError(f"{unit.label}: cannot read as Parquet ({exc}); fix or remove the file") from exc
         where = [f"{unit.path}:row {unit.start_row + i}" for i in range(table.num_rows)]
         raw_text = None
     elif unit.format == "warc":
@@ -345,7 +348,11 @@ def _normalise(
     shown_text = text.to_pylist()
     if raw_text is not None:
         shown_text = [r if r is not None else t for r, t in zip(raw_text, shown_text)]
-    original = table.column(columns.text_column).to_pylist() if columns.text_column in table.column_names else None
+    original = None
+    if columns.text_column in table.column_names:
+        column = table.column(columns.text_column)
+        # as bytes: a Parquet string column may hold invalid UTF-8 (a flipped bit), which to_pylist cannot decode
+        original = (column.cast(pa.binary()) if pa.types.is_string(column.type) or pa.types.is_large_string(column.type) else column).to_pylist()
     rej_text = []
     for i in bad_idx:
         value = shown_text[i]

@@ -9,7 +9,8 @@ same) and uploaded with huggingface_hub's resumable folder upload, so re-running
 continues where it stopped.
 
 The token comes from huggingface_hub's usual places (``HF_TOKEN``, ``hf auth login``); it is never
-printed, written to the card or put in an error message.
+printed, written to the card or put in an error message. Only ``OUT/hub/`` is uploaded: never ``_work/``,
+the manifest's folder itself or anything a symbolic link leads to outside OUT (such a link is refused).
 """
 
 from __future__ import annotations
@@ -131,7 +132,7 @@ def stage_folder(
             "again to finish it, then publish"
         )
     manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    parts = sorted((root / "data").glob("part-*.parquet"))
+    parts = [_inside_run(root, p) for p in sorted((root / "data").glob("part-*.parquet"))]
     if not parts:
         raise OutputError(f"{out}/data has no part-*.parquet shards to publish")
     fields: dict[str, pa.DataType] = {}
@@ -203,7 +204,7 @@ def stage_folder(
             configs.append(ConfigInfo(names[c][v], "data/" + "/".join(segs) + "/*.parquet", *sums[(c, v)], column=c, value=v))
 
     plot_files = []
-    for png in _report_plots(root):
+    for png in (_inside_run(root, p) for p in _report_plots(root)):
         (folder / "report").mkdir(exist_ok=True)
         shutil.copyfile(png, folder / "report" / png.name)
         plot_files.append(f"report/{png.name}")
@@ -227,6 +228,17 @@ def stage_folder(
     )
     (folder / "README.md").write_text(render_card(card), encoding="utf-8")
     return Staged(folder, configs, files)
+
+
+def _inside_run(root: Path, path: Path) -> Path:
+    """``path`` itself, after refusing one that is (or passes through) a symbolic link leading out of the run."""
+    target = path.resolve()
+    if not target.is_relative_to(root.resolve()):
+        raise OutputError(
+            f"{path} leads out of {root} (a symbolic link to {target}); publish uploads only files inside the "
+            "run folder: replace the link with the file itself"
+        )
+    return path
 
 
 def _report_plots(root: Path) -> list[Path]:

@@ -24,6 +24,8 @@ pytestmark = [pytest.mark.ray, pytest.mark.slow]
 
 HOST = "127.0.0.2"  # loopback; Ray rewrites 127.0.0.1 to the host's network address
 RAY = str(Path(sys.executable).with_name("ray"))
+# the `ray` script beside this Python, else the same command through it (so workers import this checkout)
+RAY_CLI = [RAY] if Path(RAY).exists() else [sys.executable, "-m", "ray.scripts.scripts"]
 
 
 def _free_port() -> int:
@@ -49,12 +51,12 @@ def cluster():
     address = f"{HOST}:{_free_port()}"
     common = [f"--node-ip-address={HOST}", "--num-cpus=1", "--block"]
     head = subprocess.Popen(
-        [RAY, "start", "--head", f"--port={address.split(':')[1]}", "--include-dashboard=false", *common],
+        [*RAY_CLI, "start", "--head", f"--port={address.split(':')[1]}", "--include-dashboard=false", *common],
         env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     time.sleep(6)
     node = subprocess.Popen(
-        [RAY, "start", f"--address={address}", *common],
+        [*RAY_CLI, "start", f"--address={address}", *common],
         env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     try:

@@ -22,14 +22,16 @@ def start(recipe: Path, out: Path) -> subprocess.Popen:
     )
 
 
-def kill_when(proc: subprocess.Popen, ready, timeout: float = 120) -> None:
+def kill_when(proc: subprocess.Popen, ready, sig: int = signal.SIGKILL, timeout: float = 120) -> None:
+    """Send ``sig`` (SIGKILL: and wait for the end) once ``ready()`` holds."""
     deadline = time.monotonic() + timeout
     while not ready():
         assert proc.poll() is None, f"run ended before it could be killed: {proc.stderr.read().decode()}"
         assert time.monotonic() < deadline, "run made no progress"
         time.sleep(0.005)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    proc.send_signal(sig)
+    if sig == signal.SIGKILL:
+        proc.wait()
 
 
 @pytest.mark.slow

@@ -44,3 +44,11 @@ def test_bad_step_path_says_what_to_do():
     st = stage("datatrove.pipeline.filters:NoSuchFilter")
     with pytest.raises(ValueError, match="module:Class"):
         st.setup()
+
+
+def test_an_import_path_that_is_not_a_datatrove_step_is_refused_before_it_runs(tmp_path):
+    marker = tmp_path / "ran"
+    step = stage("subprocess:run", args=["touch", str(marker)])
+    with pytest.raises(ValueError, match=r"datatrove: subprocess:run is not a datatrove PipelineStep class"):
+        step.setup()
+    assert not marker.exists()

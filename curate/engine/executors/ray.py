@@ -1,8 +1,11 @@
 """Ray executor: a pool of actors per phase, sized and placed by the stages' declared resources.
 
 Without an address a local Ray is started for the run and stopped after; with ``--ray-address auto`` or
-``HOST:PORT`` the run joins that cluster. Actors restart and retry their current unit if a worker process
-dies (units are idempotent: atomic, deterministic writes), so a killed worker costs time, not data.
+``HOST:PORT`` the run joins that cluster. When an actor dies (its worker process killed, or its whole node
+lost) the unit it was running goes to another actor of the pool (units are idempotent: atomic,
+deterministic writes), and a replacement actor is made only where the cluster has room for it now: an
+actor waiting for a lost node's CPUs would hold its unit forever. A killed worker or a lost node costs
+time, not data.
 """
 
 from __future__ import annotations
@@ -56,7 +59,8 @@ class RayExecutor:
                     log_to_driver=False,
                     _node_ip_address=LOCAL_NODE_IP,
                 )
-        self._actor_cls = ray.remote(max_restarts=3, max_task_retries=3)(_UnitActor)
+        # no restarts in place: a dead actor's unit is handed to a live one by map() (see the module docstring)
+        self._actor_cls = ray.remote(max_restarts=0, max_task_retries=0)(_UnitActor)
         # for the phases' declared resources only; None: an executor for run_tasks only (curate mix)
         self._worker = Worker(recipe, out) if recipe is not None else None
         self._pools: dict[str, list] = {}
@@ -80,24 +84,51 @@ class RayExecutor:
         caps = [s.resources.concurrency for _, s in self._worker.phases[phase].steps() if s.resources.concurrency]
         return max(1, min([self.workers, units] + caps))
 
+    def _room_for(self, opts: dict) -> bool:
+        """Whether the cluster has the resources for one more such actor now (not after a lost node returns)."""
+        import ray
+
+        free = ray.available_resources()
+        return free.get("CPU", 0.0) >= opts["num_cpus"] and free.get("GPU", 0.0) >= opts.get("num_gpus", 0.0)
+
     def _actors(self, phase: int, units: int) -> list:
-        """Actors for a phase; phases with the same resource needs share them (models stay loaded)."""
+        """Actors for a phase; phases with the same resource needs share them (models stay loaded).
+
+        The first pool is made whole; later top-ups (after actors died) only where the cluster has room.
+        """
         opts = self._options(phase)
-        key = repr(sorted(opts.items()))
-        pool = self._pools.setdefault(key, [])
-        while len(pool) < self._pool_size(phase, units):
+        pool = self._pools.setdefault(repr(sorted(opts.items())), [])
+        fresh = not pool
+        while len(pool) < self._pool_size(phase, units) and (fresh or not pool or self._room_for(opts)):
             pool.append(self._actor_cls.options(**opts).remote(self.recipe, self.out))
         return pool[: self._pool_size(phase, units)]
 
     def map(self, phase: int, units: list[WorkUnit]) -> Iterator[tuple[WorkUnit, dict]]:
-        from ray.util import ActorPool
+        import ray
+        from ray.exceptions import RayActorError
 
         if not units:
             return
-        by_index = {u.index: u for u in units}
-        pool = ActorPool(self._actors(phase, len(units)))
-        for index, stats in pool.map_unordered(lambda a, u: a.run.remote(phase, u), units):
-            yield by_index[index], stats
+        opts = self._options(phase)
+        pool = self._pools.setdefault(repr(sorted(opts.items())), [])
+        idle, queue, running = list(self._actors(phase, len(units))), list(reversed(units)), {}
+        while queue or running:
+            while queue and idle:
+                actor, unit = idle.pop(), queue.pop()
+                running[actor.run.remote(phase, unit)] = (actor, unit)
+            [ref], _ = ray.wait(list(running), num_returns=1)
+            actor, unit = running.pop(ref)
+            try:
+                _, stats = ray.get(ref)
+            except RayActorError:  # its process or node died: the unit goes back to the queue
+                pool.remove(actor)
+                queue.append(unit)
+                if not pool or self._room_for(opts):
+                    pool.append(self._actor_cls.options(**opts).remote(self.recipe, self.out))
+                    idle.append(pool[-1])
+                continue
+            idle.append(actor)
+            yield unit, stats
 
     def run_tasks(self, fn: Callable[[Any], Any], items: Sequence[Any]) -> Iterator[tuple[int, Any]]:
         """A parallel reduce's tasks as Ray tasks spread over the cluster, at most ``workers`` at a time.

@@ -123,7 +123,7 @@ def run_recipe(
 
     files = find_inputs(recipe.input.paths)
     columns = ColumnMap(recipe.input.id_column, recipe.input.text_column)
-    units = plan_units(files, columns, recipe.input.format, recipe.input.rows_per_unit, limit)
+    units = plan_units(files, columns, recipe.input.format, recipe.input.rows_per_unit, limit, recipe.input.bytes_per_unit)
     _check_columns(recipe, units)
     phases = plan_phases(build_stages(recipe))
 

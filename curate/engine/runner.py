@@ -9,6 +9,7 @@ command again: committed units are skipped, and the result is byte-identical to 
 from __future__ import annotations
 
 import json
+import os
 import platform
 import shutil
 import sys
@@ -33,7 +34,12 @@ from curate.io.readers import (
     plan_units,
     read_unit,
 )
-from curate.io.shards import remove_temporaries, write_json
+from curate.io.shards import remove_temporaries, write_json, write_jsonl
+
+#: Per-unit detail (input path and range, docs in/kept/rejected, seconds), one JSON line per unit, in OUT.
+UNITS_FILE = "units.jsonl"
+#: Input files named in manifest.json; the rest are in UNITS_FILE, so the manifest stays small at any scale.
+INPUT_EXAMPLES = 10
 
 _VERSIONED = ("curate", "pyarrow", "polars", "numpy", "ray", "fasttext", "datatrove", "datasketch", "torch", "xxhash")
 
@@ -82,7 +88,7 @@ def _prepare_output(paths: RunPaths, fingerprint: str, overwrite: bool) -> bool:
                 f"{paths.out} holds a run of a different recipe or input; "
                 "use another --output, or --overwrite to replace it"
             )
-        for child in (paths.data, paths.rejected, paths.work, paths.manifest):
+        for child in (paths.data, paths.rejected, paths.work, paths.manifest, paths.out / UNITS_FILE):
             if child.is_dir():
                 shutil.rmtree(child)
             else:
@@ -141,7 +147,7 @@ def run_recipe(
     runner = make_executor(recipe, out, kind, n_workers, address)
     try:
         for phase in phases:
-            todo = [u for u in units if not paths.stats(phase.index, u.index).exists()]
+            todo = _todo(paths, phase.index, units)
             label = " → ".join(n for n, _ in phase.steps()) or "read"
             bar = tqdm(total=len(units), initial=len(units) - len(todo), desc=f"phase {phase.index + 1}/{len(phases)} [{label}]", unit="unit", disable=quiet)
             for _unit, _stats in runner.map(phase.index, todo):
@@ -159,21 +165,49 @@ def run_recipe(
     finally:
         runner.close()
 
-    manifest = _manifest(recipe, recipe_file, fingerprint, files, units, phases, paths, reduce_seconds, kind, n_workers, started)
+    manifest, per_unit = _manifest(recipe, recipe_file, fingerprint, files, units, phases, paths, reduce_seconds, kind, n_workers, started)
+    write_jsonl(per_unit, paths.out / UNITS_FILE)
     write_json(manifest, paths.manifest)
     shutil.rmtree(paths.work, ignore_errors=True)
     return manifest
 
 
-def _manifest(recipe, recipe_file, fingerprint, files, units, phases, paths, reduce_seconds, kind, workers, started) -> dict:
+def _todo(paths: RunPaths, phase: int, units: list[WorkUnit]) -> list[WorkUnit]:
+    """Units without a committed stats file: one directory listing, not a look-up per unit."""
+    folder = paths.stats(phase, 0).parent
+    done = {e.name for e in os.scandir(folder)} if folder.is_dir() else set()
+    return [u for u in units if paths.stats(phase, u.index).name not in done]
+
+
+def _unit_row(unit: WorkUnit) -> dict:
+    """Where a unit's documents came from, as written to units.jsonl."""
+    row: dict = {"unit": unit.index, "path": unit.path}
+    if unit.row_groups is not None and (unit.max_rows is not None or unit.start_row):
+        row["start_row"] = unit.start_row
+    if unit.byte_start or unit.byte_end is not None:
+        row.update(start_line=unit.start_row + 1, byte_start=unit.byte_start, byte_end=unit.byte_end)
+    return row
+
+
+def _manifest(recipe, recipe_file, fingerprint, files, units, phases, paths, reduce_seconds, kind, workers, started) -> tuple[dict, list[dict]]:
+    """The manifest (aggregates only, whatever the number of inputs) and one detail row per unit."""
     merged: dict[str, StepStats] = {}
     peak_rss = 0.0
+    per_unit = [_unit_row(u) | {"docs_in": 0, "docs_kept": 0, "docs_rejected": 0, "seconds": 0.0} for u in units]
     for phase in phases:
-        for unit in units:
+        for unit, row in zip(units, per_unit):
             steps_of_unit, unit_peak = load_stats(paths.stats(phase.index, unit.index))
             peak_rss = max(peak_rss, unit_peak)
             for name, stats in steps_of_unit.items():
                 merged.setdefault(name, StepStats()).add(stats)
+                row["docs_rejected"] += stats.dropped
+                row["seconds"] += stats.seconds
+            if READ_STAGE in steps_of_unit:
+                row["docs_in"] = steps_of_unit[READ_STAGE].docs_in
+            if phase.is_last and steps_of_unit:
+                row["docs_kept"] = list(steps_of_unit.values())[-1].kept
+    for row in per_unit:
+        row["seconds"] = round(row["seconds"], 4)
     order = [READ_STAGE] + [n for p in phases for n, _ in p.steps()]
     reduce_tasks = {}
     for phase in phases:
@@ -191,13 +225,13 @@ def _manifest(recipe, recipe_file, fingerprint, files, units, phases, paths, red
         steps.append(entry)
     read = merged.get(READ_STAGE, StepStats())
     last = steps[-1]
-    return {
+    manifest = {
         "recipe": recipe.model_dump(),
         "recipe_file": recipe_file,
         "fingerprint": fingerprint,
         "versions": _versions(),
         "executor": {"kind": kind, "workers": workers, "worker_peak_rss_mb": peak_rss},
-        "inputs": files,
+        "inputs": {"files": len(files), "examples": files[:INPUT_EXAMPLES], "units_file": UNITS_FILE},
         "units": len(units),
         "stages": steps,
         "totals": {
@@ -210,3 +244,4 @@ def _manifest(recipe, recipe_file, fingerprint, files, units, phases, paths, red
         },
         "outputs": {"data": "data/", "rejected": "rejected/" if recipe.output.write_rejected else None},
     }
+    return manifest, per_unit

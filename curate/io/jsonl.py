@@ -19,6 +19,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -66,6 +67,13 @@ def _open_stream(path: str) -> io.RawIOBase | io.BufferedIOBase:
     return raw
 
 
+def _size(path: str) -> int:
+    if "://" not in path:  # a local path: skip fsspec's per-call set-up (planning may see 100,000s of files)
+        return os.path.getsize(path)
+    fs, p = fsspec.core.url_to_fs(path)
+    return fs.size(p)
+
+
 def _failed(path: str, exc: Exception) -> InputError:
     return InputError(f"{path}: cannot read ({exc}); fix or remove the file")
 
@@ -90,8 +98,7 @@ def plan_jsonl(path: str, bytes_per_unit: int, count: bool = False) -> list[Span
     try:
         if is_compressed(path):
             return [Span(0, None, 0, count_lines(path) if count else None)]
-        fs, p = fsspec.core.url_to_fs(path)
-        if fs.size(p) <= bytes_per_unit:
+        if _size(path) <= bytes_per_unit:
             return [Span(0, None, 0, count_lines(path) if count else None)]
         return _cut_plain(path, bytes_per_unit)
     except InputError:

@@ -289,6 +289,8 @@ def _text_problems(text: pa.ChunkedArray) -> tuple[pa.Array, pa.Array]:
 
 def _repeated_ids(ids: pa.Array | pa.ChunkedArray, reason: pa.Array, where: list[str]) -> pa.Array:
     """A reason for each usable record whose id an earlier usable record of this unit already has."""
+    if pc.count_distinct(ids).as_py() == len(ids):  # the usual case, and a cheap test
+        return pa.nulls(len(ids), pa.string())
     import polars as pl
 
     usable = pl.Series(pc.is_null(reason).to_numpy(zero_copy_only=False))

@@ -33,7 +33,7 @@ SCAN_BLOCK = 16 << 20
 READ_BLOCK = 1 << 20
 #: A parse batch ends at whichever comes first.
 BATCH_LINES = 8192
-BATCH_BYTES = 8 << 20
+BATCH_BYTES = 4 << 20
 
 
 @dataclass(frozen=True)

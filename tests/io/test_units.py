@@ -166,3 +166,39 @@ def test_many_small_files_keep_the_manifest_small(tmp_path: Path) -> None:
     assert json.loads(rows[-1]) | {"seconds": 0} == {
         "unit": n - 1, "path": str(corpus / f"s-{n - 1:05d}.jsonl"), "docs_in": 1, "docs_kept": 1, "docs_rejected": 0, "seconds": 0
     }
+
+
+def test_remote_plain_jsonl_splits_too(tmp_path: Path) -> None:
+    import fsspec
+
+    docs = make_docs(60)
+    with fsspec.open("memory://split/shard.jsonl", "wb") as f:
+        f.write(b"".join(json.dumps({"text": d["text"]}).encode() + b"\n" for d in docs))
+    [path] = ["memory://split/shard.jsonl"]
+    units = plan_units([path], COLS, bytes_per_unit=1000)
+    assert len(units) > 3
+    split, _ = read_units(units)
+    whole, _ = read_units(plan_units([path], COLS))
+    assert split.equals(whole) and split.column("text").to_pylist() == [d["text"] for d in docs]
+
+
+def test_every_frame_of_a_multi_frame_zstd_file_is_read(tmp_path: Path) -> None:
+    import zstandard
+
+    frames = [b"".join(json.dumps(d).encode() + b"\n" for d in make_docs(10, prefix=p)) for p in ("a", "b")]
+    path = tmp_path / "two.jsonl.zst"
+    path.write_bytes(b"".join(zstandard.ZstdCompressor().compress(f) for f in frames))
+    table, _ = read_units(plan_units([str(path)], COLS))
+    assert table.column("id").to_pylist() == [f"a{i}" for i in range(10)] + [f"b{i}" for i in range(10)]
+
+
+def test_a_truncated_gzip_file_is_an_error_naming_it(tmp_path: Path) -> None:
+    import pytest
+
+    from curate.core.errors import InputError
+
+    path = tmp_path / "cut.jsonl.gz"
+    path.write_bytes(gzip.compress(b"".join(json.dumps(d).encode() + b"\n" for d in make_docs(200)))[:-40])
+    [unit] = plan_units([str(path)], COLS)
+    with pytest.raises(InputError, match="cut.jsonl.gz: cannot read"):
+        read_unit(unit, COLS)

@@ -11,7 +11,9 @@ Memory: planning holds one block of :data:`SCAN_BLOCK` bytes. Reading holds the 
 batch (:data:`BATCH_LINES` lines or :data:`BATCH_BYTES` bytes), which are turned into Arrow before the
 next batch is parsed; what a unit returns is its Arrow table, so a unit's memory is bounded by the unit
 (``bytes_per_unit`` for plain files; the decompressed file for a compressed one), never by the raw file
-held as bytes.
+held as bytes. Measured with tracemalloc, reading a ``.jsonl.gz`` of 25 / 50 MB decompressed peaks at
+14 / 16 MiB of Python memory (reading the file whole, as before: 59 / 126 MiB); ``tests/io/test_units.py``
+holds the 50 MB case under 20 MiB.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from corpora import sample_copies
-from test_run import shard_bytes
+from engine.test_run import shard_bytes
 
 RECIPE = Path(__file__).resolve().parents[1] / "recipes" / "sample.yaml"
 

@@ -44,7 +44,12 @@ class InputSpec(_Strict):
     format: Literal["auto", "parquet", "jsonl", "warc"] = Field("auto", description="auto: from each file's extension.")
     id_column: str = Field("id", description="Input column holding the document id (made from file+row if absent).")
     text_column: str = Field("text", description="Input column holding the document text.")
-    rows_per_unit: int = Field(50_000, ge=1, description="Rows per work unit when splitting large Parquet files.")
+    rows_per_unit: int = Field(
+        50_000, ge=1, description="Rows per work unit when splitting Parquet files (whole row groups, or row ranges of a bigger one)."
+    )
+    bytes_per_unit: int = Field(
+        256 << 20, ge=1, description="Bytes per work unit when splitting plain JSONL files (cut at line starts)."
+    )
 
 
 class OutputSpec(_Strict):

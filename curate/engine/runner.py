@@ -9,6 +9,7 @@ command again: committed units are skipped, and the result is byte-identical to 
 from __future__ import annotations
 
 import json
+import os
 import platform
 import shutil
 import sys
@@ -36,7 +37,14 @@ from curate.io.readers import (
     plan_units,
     read_unit,
 )
-from curate.io.shards import read_record, remove_temporaries, write_json
+from curate.io.shards import read_record, remove_temporaries, write_json, write_jsonl
+
+#: Per-unit detail (input path and range, docs in/kept/rejected, seconds), one JSON line per unit, in OUT.
+UNITS_FILE = "units.jsonl"
+#: Every input's fingerprint (size, version or mtime), in OUT: a resume or re-run on changed inputs is refused.
+INPUTS_FILE = "inputs.json"
+#: Input files named in manifest.json; the rest are in UNITS_FILE, so the manifest stays small at any scale.
+INPUT_EXAMPLES = 10
 
 _VERSIONED = ("curate", "pyarrow", "polars", "numpy", "ray", "fasttext", "datatrove", "datasketch", "torch", "xxhash")
 
@@ -79,6 +87,8 @@ def _prepare_output(paths: RunPaths, fingerprint: str, inputs: dict[str, dict], 
     naming the files, unless ``overwrite``: resuming it would mix old and new data.
     """
     record = read_record(paths.manifest if paths.manifest.exists() else paths.run_info)
+    if paths.manifest.exists() and (paths.out / INPUTS_FILE).exists():
+        record["input_files"] = read_record(paths.out / INPUTS_FILE).get("input_files", {})
     previous = record.get("fingerprint")
     if previous == fingerprint and "input_files" in record:
         changes = changed_inputs(record["input_files"], inputs)
@@ -95,7 +105,7 @@ def _prepare_output(paths: RunPaths, fingerprint: str, inputs: dict[str, dict], 
                 f"{paths.out} holds a run of a different recipe or input; "
                 "use another --output, or --overwrite to replace it"
             )
-        for child in (paths.data, paths.rejected, paths.work, paths.manifest):
+        for child in (paths.data, paths.rejected, paths.work, paths.manifest, paths.out / UNITS_FILE, paths.out / INPUTS_FILE):
             if child.is_dir():
                 shutil.rmtree(child)
             else:
@@ -146,7 +156,7 @@ def _run_locked(lock, recipe, out, executor, workers, ray_address, limit, overwr
 
     files = find_inputs(recipe.input.paths)
     columns = ColumnMap(recipe.input.id_column, recipe.input.text_column)
-    units = plan_units(files, columns, recipe.input.format, recipe.input.rows_per_unit, limit)
+    units = plan_units(files, columns, recipe.input.format, recipe.input.rows_per_unit, limit, recipe.input.bytes_per_unit)
     _check_columns(recipe, units)
     phases = plan_phases(build_stages(recipe))
 
@@ -166,7 +176,7 @@ def _run_locked(lock, recipe, out, executor, workers, ray_address, limit, overwr
     try:
         for phase in phases:
             lock.check()
-            todo = [u for u in units if not unit_done(paths, phase.index, u.index)]
+            todo = _todo(paths, phase.index, units)
             names = ([READ_STAGE] if phase.index == 0 else []) + [n for n, _ in phase.steps()]
             bar = Progress(f"phase {phase.index + 1}/{len(phases)} {short_label(names)}", len(units), len(units) - len(todo), quiet=quiet)
             for _unit, unit_stats in runner.map(phase.index, todo):
@@ -185,23 +195,52 @@ def _run_locked(lock, recipe, out, executor, workers, ray_address, limit, overwr
         runner.close()
     unify_run(paths.out, recipe.output.compression, recipe.output.compression_level)  # one schema per run
 
-    manifest = _manifest(recipe, recipe_file, fingerprint, files, units, phases, paths, reduce_seconds, kind, n_workers, started)
-    manifest["input_files"] = inputs
+    manifest, per_unit = _manifest(recipe, recipe_file, fingerprint, files, units, phases, paths, reduce_seconds, kind, n_workers, started)
+    write_jsonl(per_unit, paths.out / UNITS_FILE)
+    write_json({"input_files": inputs}, paths.out / INPUTS_FILE)
     lock.check()
     write_json(manifest, paths.manifest)
     shutil.rmtree(paths.work, ignore_errors=True)
     return manifest
 
 
-def _manifest(recipe, recipe_file, fingerprint, files, units, phases, paths, reduce_seconds, kind, workers, started) -> dict:
+def _todo(paths: RunPaths, phase: int, units: list[WorkUnit]) -> list[WorkUnit]:
+    """Units without a committed stats file: one directory listing, not a look-up per unit."""
+    folder = paths.stats(phase, 0).parent
+    done = {e.name for e in os.scandir(folder)} if folder.is_dir() else set()
+    # a listed unit is done only if the files it committed are intact (checksums; see curate.engine.integrity)
+    return [u for u in units if paths.stats(phase, u.index).name not in done or not unit_done(paths, phase, u.index)]
+
+
+def _unit_row(unit: WorkUnit) -> dict:
+    """Where a unit's documents came from, as written to units.jsonl."""
+    row: dict = {"unit": unit.index, "path": unit.path}
+    if unit.row_groups is not None and (unit.max_rows is not None or unit.start_row):
+        row["start_row"] = unit.start_row
+    if unit.byte_start or unit.byte_end is not None:
+        row.update(start_line=unit.start_row + 1, byte_start=unit.byte_start, byte_end=unit.byte_end)
+    return row
+
+
+def _manifest(recipe, recipe_file, fingerprint, files, units, phases, paths, reduce_seconds, kind, workers, started) -> tuple[dict, list[dict]]:
+    """The manifest (aggregates only, whatever the number of inputs) and one detail row per unit."""
     merged: dict[str, StepStats] = {}
     peak_rss = 0.0
+    per_unit = [_unit_row(u) | {"docs_in": 0, "docs_kept": 0, "docs_rejected": 0, "seconds": 0.0} for u in units]
     for phase in phases:
-        for unit in units:
+        for unit, row in zip(units, per_unit):
             steps_of_unit, unit_peak = load_stats(paths.stats(phase.index, unit.index))
             peak_rss = max(peak_rss, unit_peak)
             for name, stats in steps_of_unit.items():
                 merged.setdefault(name, StepStats()).add(stats)
+                row["docs_rejected"] += stats.dropped
+                row["seconds"] += stats.seconds
+            if READ_STAGE in steps_of_unit:
+                row["docs_in"] = steps_of_unit[READ_STAGE].docs_in
+            if phase.is_last and steps_of_unit:
+                row["docs_kept"] = list(steps_of_unit.values())[-1].kept
+    for row in per_unit:
+        row["seconds"] = round(row["seconds"], 4)
     order = [READ_STAGE] + [n for p in phases for n, _ in p.steps()]
     reduce_tasks = {}
     for phase in phases:
@@ -219,13 +258,13 @@ def _manifest(recipe, recipe_file, fingerprint, files, units, phases, paths, red
         steps.append(entry)
     read = merged.get(READ_STAGE, StepStats())
     last = steps[-1]
-    return {
+    manifest = {
         "recipe": recipe.model_dump(),
         "recipe_file": recipe_file,
         "fingerprint": fingerprint,
         "versions": _versions(),
         "executor": {"kind": kind, "workers": workers, "worker_peak_rss_mb": peak_rss},
-        "inputs": files,
+        "inputs": {"files": len(files), "examples": files[:INPUT_EXAMPLES], "units_file": UNITS_FILE, "fingerprints_file": INPUTS_FILE},
         "units": len(units),
         "stages": steps,
         "totals": {
@@ -238,3 +277,4 @@ def _manifest(recipe, recipe_file, fingerprint, files, units, phases, paths, red
         },
         "outputs": {"data": "data/", "rejected": "rejected/" if recipe.output.write_rejected else None},
     }
+    return manifest, per_unit

@@ -1,8 +1,17 @@
 """Input discovery, work-unit planning and shard reading (Parquet, JSONL plain/.gz/.zst, WARC; any fsspec path).
 
-The unit of work is an input shard: a JSONL or WARC file (:mod:`curate.io.warc`), or a range of a Parquet file's row groups (large
-Parquet files are split so that one unit holds about ``rows_per_unit`` rows). Everything a unit needs to be
-read again lives in :class:`WorkUnit`, so any worker on any node can read it.
+The unit of work is a piece of one input file, so that big files keep every worker busy:
+
+* Parquet: a run of whole row groups holding about ``rows_per_unit`` rows, or, for a row group bigger than
+  that, a row range inside it (read with ``iter_batches`` and sliced: memory is bounded by the row group's
+  column chunks plus the unit, never by the file);
+* plain JSONL: a byte range of about ``bytes_per_unit``, cut at line starts (:mod:`curate.io.jsonl`);
+  compressed JSONL (``.gz``, ``.zst``) and WARC (:mod:`curate.io.warc`): one unit per file, streamed.
+
+Everything a unit needs to be read again lives in :class:`WorkUnit`, so any worker on any node can read it.
+Ids made from file and row, and reasons naming ``FILE:row N`` or ``FILE:line N``, are the same for any
+unit size; the rows of the units, in unit order, are the rows of the files. A repeated id is found within
+a unit (the ``exact_dedup`` stage finds repeats across units).
 
 A file that cannot be read at all (missing, truncated, no text column) stops the run before any work,
 with an :class:`~curate.core.errors.InputError` naming it. A record that cannot be used (invalid UTF-8, broken
@@ -12,8 +21,6 @@ a reason naming the file and line or row: nothing is lost.
 
 from __future__ import annotations
 
-import gzip
-import io
 import json
 from dataclasses import dataclass
 from typing import Iterable, Literal
@@ -26,7 +33,7 @@ import pyarrow.parquet as pq
 
 from curate.core.errors import InputError
 from curate.core.schema import DROP_REASON, DROP_STAGE, ID, READ_STAGE, TEXT, stable_ids
-from curate.io import warc
+from curate.io import jsonl, warc
 
 Format = Literal["parquet", "jsonl", "warc"]
 _JSONL_SUFFIXES = (".jsonl", ".json", ".ndjson")
@@ -93,7 +100,12 @@ class ColumnMap:
 
 @dataclass(frozen=True)
 class WorkUnit:
-    """One piece of input a worker reads on its own: a file, or a range of a Parquet file's row groups."""
+    """One piece of input a worker reads on its own: a file, Parquet row groups or rows, or JSONL bytes.
+
+    ``start_row`` is the file's row (or line) index of the unit's first record; ``max_rows`` caps the rows
+    read (a row range inside a row group, or a ``--limit``); ``byte_start``/``byte_end`` bound a plain
+    JSONL unit (``byte_end`` None: to the end of the file).
+    """
 
     index: int
     path: str
@@ -101,37 +113,62 @@ class WorkUnit:
     row_groups: tuple[int, ...] | None = None
     start_row: int = 0
     max_rows: int | None = None
+    byte_start: int = 0
+    byte_end: int | None = None
 
     @property
     def label(self) -> str:
-        if self.row_groups is None:
-            return self.path
-        return f"{self.path}[row groups {self.row_groups[0]}-{self.row_groups[-1]}]"
+        if self.row_groups is not None:
+            rows = f", rows {self.start_row}-{self.start_row + self.max_rows - 1}" if self.max_rows else ""
+            return f"{self.path}[row groups {self.row_groups[0]}-{self.row_groups[-1]}{rows}]"
+        if self.byte_start or self.byte_end is not None:
+            return f"{self.path}[bytes {self.byte_start}-{'' if self.byte_end is None else self.byte_end}]"
+        return self.path
+
+
+#: A piece of a file: WorkUnit fields (but index, path, format), its row count if known, and whether
+#: that count must be enforced (a row range inside a row group) rather than being the whole piece.
+_Piece = tuple[dict, int | None, bool]
 
 
 def plan_units(
-    files: list[str], columns: ColumnMap, fmt: str = "auto", rows_per_unit: int = 50_000, limit: int | None = None
+    files: list[str],
+    columns: ColumnMap,
+    fmt: str = "auto",
+    rows_per_unit: int = 50_000,
+    limit: int | None = None,
+    bytes_per_unit: int = 256 << 20,
 ) -> list[WorkUnit]:
-    """Cut the inputs into work units, reading only Parquet footers; unreadable files fail here, before work."""
+    """Cut the inputs into work units; unreadable files fail here, before work.
+
+    Reads Parquet footers, the first record of each WARC file, and each plain JSONL file over
+    ``bytes_per_unit`` once (counting its lines); other files only by name and size.
+    """
     units: list[WorkUnit] = []
     remaining = limit
     for path in files:
         if remaining is not None and remaining <= 0:
             break
         file_format: Format = format_of(path) if fmt == "auto" else fmt  # type: ignore[assignment]
+        pieces: list[_Piece]
         if file_format == "parquet":
             pieces = _plan_parquet(path, columns, rows_per_unit)
         elif file_format == "warc":
             warc.check_warc(path)
-            pieces = [(None, 0, warc.count_records(path) if remaining is not None else None)]
+            pieces = [({}, warc.count_records(path) if remaining is not None else None, False)]
         else:
-            pieces = [(None, 0, _count_lines(path) if remaining is not None else None)]
-        for row_groups, start, rows in pieces:
-            cap = None
+            spans = jsonl.plan_jsonl(path, bytes_per_unit, count=remaining is not None)
+            split = len(spans) > 1
+            pieces = [
+                ({"start_row": s.first_line, "byte_start": s.start, "byte_end": s.end} if split else {}, s.lines, False)
+                for s in spans
+            ]
+        for fields, rows, enforce in pieces:
+            cap = rows if enforce else None
             if remaining is not None:
                 cap = min(rows, remaining) if rows is not None else remaining
                 remaining -= cap
-            units.append(WorkUnit(len(units), path, file_format, row_groups, start, cap))
+            units.append(WorkUnit(len(units), path, file_format, max_rows=cap, **fields))
             if remaining is not None and remaining <= 0:
                 break
     return units
@@ -145,7 +182,8 @@ def open_parquet(path: str) -> pq.ParquetFile:
         raise InputError(f"{path}: cannot read as Parquet ({exc}); fix or remove the file") from exc
 
 
-def _plan_parquet(path: str, columns: ColumnMap, rows_per_unit: int) -> list[tuple[tuple[int, ...], int, int]]:
+def _plan_parquet(path: str, columns: ColumnMap, rows_per_unit: int) -> list[_Piece]:
+    """Whole row groups gathered up to ``rows_per_unit`` rows; a bigger row group cut into equal row ranges."""
     meta = open_parquet(path).metadata
     names = meta.schema.to_arrow_schema().names
     if columns.text_column not in names:
@@ -153,40 +191,29 @@ def _plan_parquet(path: str, columns: ColumnMap, rows_per_unit: int) -> list[tup
             f"{path}: no text column {columns.text_column!r} (columns: {', '.join(names)}); "
             "set `input.text_column` in the recipe"
         )
-    pieces: list[tuple[tuple[int, ...], int, int]] = []
+    pieces: list[_Piece] = []
     group: list[int] = []
     start = rows = 0
     for rg in range(meta.num_row_groups):
+        size = meta.row_group(rg).num_rows
+        if size > rows_per_unit:
+            if group:
+                pieces.append(({"row_groups": tuple(group), "start_row": start}, rows, False))
+                start, group, rows = start + rows, [], 0
+            k = -(-size // rows_per_unit)
+            for j in range(k):
+                a, b = size * j // k, size * (j + 1) // k
+                pieces.append(({"row_groups": (rg,), "start_row": start + a}, b - a, True))
+            start += size
+            continue
         group.append(rg)
-        rows += meta.row_group(rg).num_rows
+        rows += size
         if rows >= rows_per_unit:
-            pieces.append((tuple(group), start, rows))
+            pieces.append(({"row_groups": tuple(group), "start_row": start}, rows, False))
             start, group, rows = start + rows, [], 0
     if group or not pieces:
-        pieces.append((tuple(group), start, rows))
+        pieces.append(({"row_groups": tuple(group), "start_row": start}, rows, False))
     return pieces
-
-
-def _read_bytes(path: str) -> bytes:
-    try:
-        fs, p = fsspec.core.url_to_fs(path)
-        with fs.open(p, "rb") as f:
-            raw = f.read()
-        lower = path.lower()
-        if lower.endswith(".gz"):
-            return gzip.decompress(raw)
-        if lower.endswith((".zst", ".zstd")):
-            import zstandard
-
-            return zstandard.ZstdDecompressor().stream_reader(io.BytesIO(raw)).read()
-        return raw
-    except Exception as exc:
-        raise InputError(f"{path}: cannot read ({exc}); fix or remove the file") from exc
-
-
-def _count_lines(path: str) -> int:
-    data = _read_bytes(path)
-    return data.count(b"\n") + (0 if data.endswith(b"\n") or not data else 1)
 
 
 def read_unit(unit: WorkUnit, columns: ColumnMap) -> tuple[pa.Table, pa.Table]:
@@ -197,7 +224,7 @@ def read_unit(unit: WorkUnit, columns: ColumnMap) -> tuple[pa.Table, pa.Table]:
     """
     if unit.format == "parquet":
         try:
-            table = open_parquet(unit.path).read_row_groups(list(unit.row_groups or ()))
+            table = _read_parquet(unit)
         except (OSError, pa.ArrowException) as exc:  # a corrupt page behind an intact footer
             raise InputError(f"{unit.label}: cannot read as Parquet ({exc}); fix or remove the file") from exc
         where = [f"{unit.path}:row {unit.start_row + i}" for i in range(table.num_rows)]
@@ -208,69 +235,30 @@ def read_unit(unit: WorkUnit, columns: ColumnMap) -> tuple[pa.Table, pa.Table]:
         # html and text hold the same values: one array under both names, not two copies
         return docs.set_column(docs.column_names.index("html"), "html", docs.column(TEXT)), rejected
     else:
-        table, where, raw_text = _read_jsonl(unit.path, columns)
-    if unit.max_rows is not None and table.num_rows > unit.max_rows:
-        table, where = table.slice(0, unit.max_rows), where[: unit.max_rows]
+        table, where, raw_text = jsonl.read_jsonl(
+            unit.path, columns.text_column, unit.byte_start, unit.byte_end, unit.start_row, unit.max_rows
+        )
     return _normalise(table, unit, columns, where, raw_text)
 
 
-def _read_jsonl(path: str, columns: ColumnMap) -> tuple[pa.Table, list[str], list[str | None]]:
-    """Parse JSONL line by line (a per-record Python path: one bad line must not sink the file)."""
-    lines = _read_bytes(path).split(b"\n")
-    if lines and lines[-1] == b"":
-        lines.pop()
-    records: list[dict] = []
-    where: list[str] = []
-    bad: list[str | None] = []  # reason per record, None when fine
-    raw_text: list[str | None] = []
-    for number, line in enumerate(lines, start=1):
-        where.append(f"{path}:line {number}")
-        try:
-            obj = json.loads(line.decode("utf-8"))
-            if not isinstance(obj, dict):
-                raise ValueError(f"a JSON {type(obj).__name__}, not an object")
-        except UnicodeDecodeError as exc:
-            records.append({})
-            bad.append(f"invalid UTF-8 ({exc.reason} at byte {exc.start})")
-            raw_text.append(line.decode("utf-8", errors="replace"))
+def _read_parquet(unit: WorkUnit) -> pa.Table:
+    """The unit's row groups, or ``max_rows`` rows of them from ``start_row`` (streamed in batches, sliced)."""
+    pf = open_parquet(unit.path)
+    groups = list(unit.row_groups or ())
+    if unit.max_rows is None or not groups:
+        return pf.read_row_groups(groups)
+    skip = unit.start_row - sum(pf.metadata.row_group(g).num_rows for g in range(groups[0]))
+    need, batches = unit.max_rows, []
+    for batch in pf.iter_batches(batch_size=16_384, row_groups=groups):
+        if need <= 0:
+            break
+        if skip >= batch.num_rows:
+            skip -= batch.num_rows
             continue
-        except ValueError as exc:
-            records.append({})
-            bad.append(f"bad JSON ({exc})")
-            raw_text.append(line.decode("utf-8", errors="replace"))
-            continue
-        value = obj.get(columns.text_column)
-        if not isinstance(value, str):
-            missing = columns.text_column not in obj
-            bad.append(f"no {columns.text_column!r} field" if missing else f"text is a JSON {type(value).__name__}, not a string")
-            raw_text.append(line.decode("utf-8"))
-            obj = {k: v for k, v in obj.items() if k != columns.text_column}
-        else:
-            bad.append(None)
-            raw_text.append(None)
-        records.append(obj)
-    table = _records_to_table(records)
-    reasons = pa.array(bad, type=pa.string())
-    return table.append_column("__read_error", reasons), where, raw_text
-
-
-def _records_to_table(records: list[dict]) -> pa.Table:
-    """Columns in first-seen order; a column whose values do not share one type is kept as JSON text."""
-    names: dict[str, None] = {}
-    for rec in records:
-        names.update(dict.fromkeys(rec))
-    arrays = {}
-    for name in names:
-        values = [rec.get(name) for rec in records]
-        try:
-            arrays[name] = pa.array(values)
-        except (pa.ArrowInvalid, pa.ArrowTypeError):
-            arrays[name] = pa.array(
-                [v if v is None or isinstance(v, str) else json.dumps(v, ensure_ascii=False) for v in values]
-            )
-    if not arrays:
-        return pa.table({"__empty": pa.nulls(len(records))}).drop(["__empty"])
-    return pa.table(arrays)
+        piece = batch.slice(skip, need)
+        skip, need = 0, need - piece.num_rows
+        batches.append(piece)
+    return pa.Table.from_batches(batches, schema=pf.schema_arrow)
 
 
 def _text_problems(text: pa.ChunkedArray) -> tuple[pa.Array, pa.Array]:
@@ -304,6 +292,8 @@ def _text_problems(text: pa.ChunkedArray) -> tuple[pa.Array, pa.Array]:
 
 def _repeated_ids(ids: pa.Array | pa.ChunkedArray, reason: pa.Array, where: list[str]) -> pa.Array:
     """A reason for each usable record whose id an earlier usable record of this unit already has."""
+    if pc.count_distinct(ids).as_py() == len(ids):  # the usual case, and a cheap test
+        return pa.nulls(len(ids), pa.string())
     import polars as pl
 
     usable = pl.Series(pc.is_null(reason).to_numpy(zero_copy_only=False))

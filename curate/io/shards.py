@@ -69,6 +69,15 @@ def read_record(path: Path) -> dict:
     return data if isinstance(data, dict) else {}
 
 
+def write_jsonl(rows: list[dict], path: Path) -> None:
+    """Write one JSON object per line, atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.name}.{os.getpid()}{TMP_SUFFIX}")
+    with tmp.open("w", encoding="utf-8") as f:
+        f.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+    os.replace(tmp, path)
+
+
 def remove_temporaries(root: Path) -> int:
     """Delete half-written files a killed run left under ``root``; returns how many."""
     count = 0

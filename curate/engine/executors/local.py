@@ -45,8 +45,15 @@ class LocalExecutor:
                 yield unit, self._inline.run(phase, unit)
             return
         assert self._pool is not None
-        pending: dict[Future, WorkUnit] = {self._pool.submit(_run, phase, u): u for u in units}
-        while pending:
+        # a few units in flight per worker, not all of them: waiting on every pending future after each
+        # completion costs the driver O(units) per unit, which dominates a run of many small units
+        queue = iter(units)
+        pending: dict[Future, WorkUnit] = {}
+        while True:
+            while len(pending) < 2 * self.workers and (unit := next(queue, None)) is not None:
+                pending[self._pool.submit(_run, phase, unit)] = unit
+            if not pending:
+                return
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
             for fut in done:
                 yield pending.pop(fut), fut.result()

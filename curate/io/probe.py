@@ -42,7 +42,7 @@ def input_schema(path: str, fmt: str, id_column: str = ID, text_column: str = TE
 
 def _jsonl_schema(path: str, sample: int) -> pa.Schema:
     """Infer from the first ``sample`` JSON objects; a column whose values disagree in type is a string."""
-    from curate.io.readers import _records_to_table
+    from curate.io.jsonl import records_to_table
 
     records = []
     try:
@@ -58,7 +58,7 @@ def _jsonl_schema(path: str, sample: int) -> pa.Schema:
                     records.append(obj)
     except Exception as exc:  # a truncated or corrupt compressed file: name the file
         raise InputError(f"{path}: cannot read ({exc})") from exc
-    return _records_to_table(records).schema
+    return records_to_table(records).schema
 
 
 def file_columns(schema: pa.Schema) -> list[str]:

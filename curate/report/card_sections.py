@@ -85,12 +85,14 @@ def columns_section(recipe: dict, columns: dict[str, str]) -> list[str]:
 
 def source_section(manifest: dict) -> list[str]:
     """What was read: files (by name only), formats, documents and characters."""
-    inputs = [str(p) for p in manifest.get("inputs", [])]
+    recorded = manifest.get("inputs", {})  # {"files": N, "examples": [first few paths], ...}
+    inputs = [str(p) for p in recorded.get("examples", [])] if isinstance(recorded, dict) else [str(p) for p in recorded]
+    count = recorded.get("files", len(inputs)) if isinstance(recorded, dict) else len(inputs)
     totals = manifest.get("totals", {})
     kinds = sorted({_kind(p) for p in inputs})
     names = [PurePosixPath(portable_path(p)).name for p in inputs]
-    shown = ", ".join(f"`{n}`" for n in names[:10]) + (f" and {len(names) - 10} more" if len(names) > 10 else "")
-    said = (f"{len(inputs)} input file(s) ({', '.join(kinds) or 'unknown format'}): {shown or '(none recorded)'}; "
+    shown = ", ".join(f"`{n}`" for n in names[:10]) + (f" and {count - len(names[:10])} more" if count > 10 else "")
+    said = (f"{count} input file(s) ({', '.join(kinds) or 'unknown format'}): {shown or '(none recorded)'}; "
             f"{totals.get('docs_in', 0):,} documents and {totals.get('chars_in', 0):,} characters read.")
     return ["## Source data", "", said, ""]
 

@@ -97,7 +97,7 @@ def test_input_override_and_missing_columns_are_checked_before_work(corpus, writ
     out = tmp_path / "out"
     assert main(["run", str(recipe), "-o", str(out), "--input", str(corpus / "c.parquet"), "--quiet"]) == 0
     assert json.loads((out / "manifest.json").read_text())["inputs"] == {
-        "files": 1, "examples": [str(corpus / "c.parquet")], "units_file": "units.jsonl"
+        "files": 1, "examples": [str(corpus / "c.parquet")], "units_file": "units.jsonl", "fingerprints_file": "inputs.json"
     }
     assert main(["run", str(recipe), "-o", str(tmp_path / "o2")]) == 2
     assert "no `input`" in capsys.readouterr().err

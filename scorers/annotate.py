@@ -34,7 +34,7 @@ PROMPTS = {
         "4: well organised and clearly educational, like a manual or a textbook section;\n"
         "5: outstanding for teaching: thorough, precise and easy to follow.\n\n"
         "Extract:\n{document}\n\n"
-        "Answer with the score only, as 'Educational score: N'."
+        "Reply with the score only: one digit from 0 to 5."
     ),
     "zh": (
         "请评估下面这段文字的教育价值，打分 0 到 5 分：\n"
@@ -45,7 +45,7 @@ PROMPTS = {
         "4：条理清晰，有明显的教育意义，像手册或教科书的一节；\n"
         "5：教学价值极高：全面、准确、易懂。\n\n"
         "文字：\n{document}\n\n"
-        "只回答分数，格式为“教育价值得分：N”。"
+        "只回答分数：0 到 5 之间的一个数字。"
     ),
 }
 #: The start of the answer, prefilled in the assistant turn (the model writes the number).

@@ -20,7 +20,7 @@ SAMPLE = "data/sample/web-00002.parquet"
 SOURCES = ("python3.11-doc", "debian-handbook", "debian-reference-en")
 
 
-def handful(n: int = 6) -> pa.Table:
+def handful(n: int = 4) -> pa.Table:
     """The first ``n`` English reference documents of 400-1500 characters in one sample shard."""
     rows = [r for r in pq.read_table(SAMPLE, columns=["id", "text", "source"]).to_pylist()
             if r["source"] in SOURCES and 400 <= len(r["text"]) <= 1500][:n]
@@ -34,7 +34,7 @@ def test_every_task_accepts_outputs_and_cot_parses(real_model):
                    "enforce_eager": True, "chunked_prefill": False, "max_num_batched_tokens": 4096},
         "chat_template": True,
         "prompt_versions": {"cot_template": "v2"},
-        "sampling": {"temperature": 0.7, "top_p": 0.9, "max_tokens": 160},
+        "sampling": {"temperature": 0.7, "top_p": 0.9, "max_tokens": 128},
         "default_tasks": [t for t in TASK_NAMES if t != "cot_template"],
         "also": ["cot_template"],
         "chunk_tokens": 384,

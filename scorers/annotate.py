@@ -52,18 +52,33 @@ PROMPTS = {
 LEADS = {"en": "Educational score:", "zh": "教育价值得分："}
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _FULLWIDTH = str.maketrans("０１２３４５６７８９", "0123456789")
-# a labelled score first ("score: 4", "得分：4", "4/5", "4 分"), then the first lone digit 0-5
-_LABELLED = re.compile(r"(?:score|rating|得分|评分|分数)\s*(?:is|为|是)?\s*[:：=]?\s*\**\s*([0-5])(?![0-9])", re.IGNORECASE)
+# a labelled score first ("score: 4", "得分：4", "score is 80"), then "4/5" / "4 分", then the first lone digit 0-5
+_LABELLED = re.compile(r"(?:score|rating|得分|评分|分数)\s*(?:is|为|是)?\s*[:：=]?\s*\**\s*(\d{1,3}(?:\.\d+)?)", re.IGNORECASE)
 _OUT_OF = re.compile(r"(?<![0-9.])([0-5])\s*(?:/\s*5|out of 5|分)")
 _LONE = re.compile(r"(?<![0-9.])([0-5])(?![0-9.])")
 
 
+def _scaled(value: float) -> int | None:
+    """A labelled value on the 0–5 scale; small models sometimes answer out of 10 or 100, which is scaled."""
+    if value <= 5:
+        return int(value + 0.5)
+    if value <= 10:
+        return int(value / 2 + 0.5)
+    if value <= 100:
+        return int(value / 20 + 0.5)
+    return None
+
+
 def parse_score(text: str | None) -> int | None:
-    """The 0–5 score in an answer: a labelled score, else ``N/5`` / ``N 分``, else the first lone digit 0–5."""
+    """The 0–5 score in an answer: a labelled score (one out of 10 or 100 is scaled to 0–5), else ``N/5`` or
+    ``N 分``, else the first lone digit 0–5; None when there is none."""
     if not text:
         return None
     t = text.translate(_FULLWIDTH)
-    for pattern in (_LABELLED, _OUT_OF, _LONE):
+    m = _LABELLED.search(t)
+    if m:
+        return _scaled(float(m.group(1)))
+    for pattern in (_OUT_OF, _LONE):
         m = pattern.search(t)
         if m:
             return int(m.group(1))

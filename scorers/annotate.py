@@ -16,7 +16,7 @@ Memory: the sampled documents (``limit`` of them, cut to ``max_chars``) and thei
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
@@ -104,7 +104,7 @@ class AnnotateConfig:
     """What to rate and how; the CLI fills it from its options."""
 
     engine: EngineSpec
-    sampling: SamplingSpec = SamplingSpec(temperature=0.0, max_tokens=8)
+    sampling: SamplingSpec = field(default_factory=lambda: SamplingSpec(temperature=0.0, max_tokens=8))
     chat_template: bool = True  # instruct models: prompt as a user turn, the lead prefilled
     fraction: float = 1.0  # share of documents rated (stable hash of seed and id)
     limit: int | None = None  # most documents rated, in input order after sampling

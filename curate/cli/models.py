@@ -6,7 +6,6 @@ import argparse
 from pathlib import Path
 
 from curate.core.errors import InputError
-from curate.core.errors import InputError
 from curate.synth.models import DEFAULT_MODELS, DEFAULT_WHEELS, PINNED
 
 

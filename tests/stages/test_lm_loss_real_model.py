@@ -15,8 +15,8 @@ from curate.stages.lm_loss import LMLoss, LMLossParams
 pytestmark = pytest.mark.slow
 
 PROSE = [
-    "The kernel schedules processes by priority. A process waiting for input sleeps until the data arrives, "
-    "and then it is put back on the run queue.",
+    ("The kernel schedules processes by priority. A process waiting for input sleeps until the data arrives, "
+     "and then it is put back on the run queue."),
     "Python lists keep their order. Appending adds an item at the end, and slicing returns a new list.",
 ]
 JUNK = [

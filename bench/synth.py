@@ -6,7 +6,10 @@ list straight to ``LLM.generate``, and the stage then runs its whole ``process``
 post-processing, the Arrow output column) over the same documents. The ratio is stage tokens/s over raw
 tokens/s: the cost of everything the stage adds around generation. Goal: >= 0.9.
 
-    python bench/synth.py [--docs 256] [--max-tokens 64] [--model data/models/tiny-llama]
+The model is the real instruct model `make models` prepares (SmolLM2-135M-Instruct), prompted through its
+chat template; CoT (three turns per sample, synth/cot.py) is left out so both sides make the same requests.
+
+    python bench/synth.py [--docs 256] [--max-tokens 64] [--model .cache/models/smollm2-135m-instruct]
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--docs", type=int, default=256, help="documents from the sample")
     parser.add_argument("--max-tokens", type=int, default=64, help="tokens generated per answer")
-    parser.add_argument("--model", default=str(ROOT / "data" / "models" / "tiny-llama"), help="model directory")
+    parser.add_argument("--model", default=str(ROOT / ".cache" / "models" / "smollm2-135m-instruct"), help="model directory")
     parser.add_argument("--repeats", type=int, default=2, help="timed rounds per side (best is kept)")
     args = parser.parse_args()
 
@@ -37,11 +40,12 @@ def main() -> None:
     cls = get_stage("synthesize")
     params = cls.Params.model_validate(
         {
-            "engine": {"kind": "vllm", "model": args.model, "dtype": "float32", "kv_cache_gb": 0.5, "enforce_eager": True,
-                       "chunked_prefill": False, "max_num_batched_tokens": 4096},
+            "engine": {"kind": "vllm", "model": args.model, "dtype": "float32", "kv_cache_gb": 1, "enforce_eager": True,
+                       "max_model_len": 2048, "chunked_prefill": False, "max_num_batched_tokens": 4096},
+            "chat_template": True,
+            "chunk_tokens": 384,
             "sampling": {"temperature": 0.8, "top_p": 0.95, "max_tokens": args.max_tokens},
-            "default_tasks": ["distill", "diverse_qa"],
-            "also": ["cot_template"],
+            "default_tasks": ["distill", "diverse_qa", "knowledge_list"],
             "max_chunks": 1,
             "min_tokens": 1,
             "reject_truncated": False,
@@ -53,7 +57,7 @@ def main() -> None:
     llm = stage.engine.llm
     requests = [
         r for r in plan(table.column("id").to_pylist(), table.column("text").to_pylist(), stage.route(table),
-                        stage.counter, stage.budget, params.min_chunk_tokens, params.max_chunks, stage.seed)
+                        stage.counter, stage.budget, params.min_chunk_tokens, params.max_chunks, stage.seed, chat=stage.chat)
         if r.prompt is not None
     ]
     prompts = [r.prompt for r in requests]

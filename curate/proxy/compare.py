@@ -63,7 +63,7 @@ def eval_table(cfg: CompareConfig) -> tuple[pa.Table, np.ndarray, str]:
         held = pool.take(pa.array(np.sort(np.argsort(hashes, kind="stable")[: cfg.eval.max_docs])))
     domains = sorted(set(held.column("domain").to_pylist()))
     what = (f"the shipped neutral set data/evalset ({held.num_rows} documents, {len(domains)} domains, in no candidate)" if neutral
-            else f"{held.num_rows} documents of {', '.join(cfg.eval.paths)} ({len(domains)} domains)")
+            else f"{held.num_rows} documents of {', '.join(cfg.eval.paths)} ({len(domains)} domain{'s' if len(domains) != 1 else ''})")
     return held, hashes, what
 
 

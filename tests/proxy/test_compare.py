@@ -58,3 +58,4 @@ def test_config_errors_name_the_line(tmp_path):
 def test_shipped_recipe_validates():
     cfg = load_compare_config("recipes/proxy-compare.yaml")
     assert cfg.baseline in cfg.candidates and len(cfg.seeds) >= 2
+    assert cfg.eval.paths == [] and cfg.controls == ["shuffle_0.5"]  # neutral eval set, a control to show resolving power

@@ -33,7 +33,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
     if distributed:
         dist.barrier()
         stream = stream if rank == 0 else write_tokens(tokenizer, args.data, out / "tokens.bin", key=repr(args.data))[0]
-    fields = dict(hidden=args.hidden, layers=args.layers, heads=args.heads, kv_heads=args.kv_heads, intermediate=args.intermediate, context=args.context)
+    fields = {"hidden": args.hidden, "layers": args.layers, "heads": args.heads, "kv_heads": args.kv_heads,
+              "intermediate": args.intermediate, "context": args.context}
     shape = ModelShape(preset=args.preset, **{k: v for k, v in fields.items() if v is not None}) if args.preset else ModelShape(**{k: v for k, v in fields.items() if v is not None})
     cfg = TrainConfig(tokens=args.tokens, batch_size=args.batch_size, grad_accum=args.grad_accum, lr=args.lr,
                       seed=args.seed, device=args.device, checkpoint_every=args.checkpoint_every, log_every=args.log_every)

@@ -43,7 +43,7 @@ def recommended_tokens(params: int) -> int:
 
 def measure_tokens_per_s(model_config, batch_size: int, device: str = "auto", steps: int = 4) -> float:
     """Training tokens/s of ``model_config`` at ``batch_size`` on ``device``: forward, backward, AdamW."""
-    from curate.proxy.train import make_optimizer, new_model, resolve_device, TrainConfig
+    from curate.proxy.train import TrainConfig, make_optimizer, new_model, resolve_device
 
     dev = resolve_device(device)
     model = new_model(model_config, seed=0, device=dev)
@@ -99,8 +99,8 @@ def plan(cfg, vocab_size: int | None = None, device: str | None = None) -> dict:
 def plan_text(result: dict) -> str:
     r = result
     lines = [
-        f"model: {r['parameters']:,} parameters; recommended budget "
-        f"{r['recommended_tokens_per_run']:,} tokens per run ({TOKENS_PER_PARAM} per parameter)",
+        (f"model: {r['parameters']:,} parameters; recommended budget "
+         f"{r['recommended_tokens_per_run']:,} tokens per run ({TOKENS_PER_PARAM} per parameter)"),
         f"runs: {r['runs']} (candidates and controls × seeds) of {r['tokens_per_run']:,} tokens",
         f"measured here: {r['tokens_per_s']:,.0f} training tokens/s",
         f"estimated wall time: {r['total_seconds'] / 60:.1f} min (training {r['train_seconds'] / 60:.1f}, evaluation ~{r['eval_seconds'] / 60:.1f})",

@@ -76,7 +76,7 @@ def summarise(baseline: str, runs: dict[str, list[dict]], bootstrap: int) -> dic
         row: dict[str, dict] = {}
         seed_values = {name: np.array([_value(*r[metric]) for r in rs]) for name, rs in items.items()}
 
-        def pooled(name: str) -> tuple[np.ndarray, np.ndarray | None]:
+        def pooled(name: str, metric: str = metric) -> tuple[np.ndarray, np.ndarray | None]:
             return np.mean([r[metric][0] for r in items[name]], axis=0), items[name][0][metric][1]
 
         for name, vals in seed_values.items():
@@ -142,10 +142,10 @@ def write_markdown(name: str, baseline: str, summary: dict, runs: dict[str, list
     names = [baseline] + [n for n in runs if n != baseline]
     n_seeds = len(runs[baseline])
     lines = [f"# Proxy comparison: {name}", "", *opening, "## All metrics", "",
-             f"Baseline **{baseline}**; {n_seeds} seed(s) per candidate; {runs[baseline][0]['tokens']:,} training tokens per run. "
+             (f"Baseline **{baseline}**; {n_seeds} seed(s) per candidate; {runs[baseline][0]['tokens']:,} training tokens per run. "
              "Values: mean ± seed std. Δ: candidate − baseline ± combined standard error (seed and paired bootstrap over items), "
              "with the bootstrap 95% interval; res.: the smallest difference this comparison resolves (1.96 × se). "
-             "bpb and gold_bpb: bits per byte, lower is better; others: higher is better.",
+             "bpb and gold_bpb: bits per byte, lower is better; others: higher is better."),
              "",
              "| metric | n | " + " | ".join(names) + " | " + " | ".join(f"Δ {n}" for n in names[1:]) + " | verdict |",
              "|---|---|" + "---|" * (len(names) + len(names) - 1) + "---|"]

@@ -204,7 +204,7 @@ def train(
     if world > 1 and device.type == "cuda":
         device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", rank % torch.cuda.device_count())))
     total = cfg.steps(model_config.context)
-    run_key = {"model": model_config.to_dict(), "train": cfg.model_dump(mode="json"), "data_tokens": int(len(stream))}
+    run_key = {"model": model_config.to_dict(), "train": cfg.model_dump(mode="json"), "data_tokens": len(stream)}
     model = new_model(model_config, cfg.seed, device)
     opt = make_optimizer(model, cfg)
     step, history, seconds = 0, [], 0.0

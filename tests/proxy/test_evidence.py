@@ -20,7 +20,8 @@ from curate.proxy.compare import compare
 from curate.proxy.config import CompareConfig
 from curate.proxy.data import shuffle_words
 
-WORDS = "the cat sat on a mat while dogs ran in the park and birds sang over green hills every day".split()
+WORDS = ["the", "cat", "sat", "on", "a", "mat", "while", "dogs", "ran", "in", "the", "park", "and", "birds", "sang", "over",
+         "green", "hills", "every", "day"]
 NEXT = {w: [WORDS[(k * 5 + d) % len(WORDS)] for d in (1, 3, 8)] for k, w in enumerate(WORDS)}
 
 

@@ -30,6 +30,7 @@ from curate.proxy.config import DEFAULT_EVALSET, CompareConfig
 from curate.proxy.data import EvalDocs, heldout_mask, read_documents, shuffle_words, write_tokens
 from curate.proxy.evalsets import load_tasks
 from curate.proxy.evaluate import bits_per_byte, evaluate_items
+from curate.proxy.placement import run_on_ray
 from curate.proxy.report import plain_summary, summarise, write_markdown, write_plots
 from curate.proxy.tokenizer import load_tokenizer, train_tokenizer
 from curate.proxy.train import export_hf, load_checkpoint, train
@@ -119,16 +120,24 @@ def compare(cfg: CompareConfig, out: str | Path, quiet: bool = False) -> dict:
     runs: dict[str, list[dict]] = {}
     data_stats: dict[str, dict] = {}
     controls: dict[str, str] = {}
+    jobs = []
     for name, (globs, transform, what) in training_sets(cfg).items():
         key = json.dumps([globs, what, eval_key, tokenizer.get_vocab_size()])
         stream, stats = write_tokens(tokenizer, globs, out / "tokens" / f"{name}.bin", held_hashes, transform, key)
         data_stats[name] = {k: stats[k] for k in ("documents", "eval_overlap_removed", "tokens")}
         if what:
             controls[name] = what
-        runs[name] = []
-        for seed in cfg.seeds:
+        jobs += [(name, seed, stream) for seed in cfg.seeds]
+    if cfg.placement.executor == "ray":
+        say(f"{len(jobs)} runs on Ray")
+        results = run_on_ray(cfg, jobs, tokenizer, eval_docs, items, out)
+    else:
+        results = []
+        for name, seed, stream in jobs:
             say(f"{name} seed {seed}: training on {len(stream):,} tokens")
-            runs[name].append(run_one(cfg, name, seed, stream, tokenizer, eval_docs, items, out, quiet))
+            results.append(run_one(cfg, name, seed, stream, tokenizer, eval_docs, items, out, quiet))
+    for (name, _, _), record in zip(jobs, results):
+        runs.setdefault(name, []).append(record)
     summary = summarise(cfg.baseline, runs, cfg.eval.bootstrap)
     overlap = {n: s["eval_overlap_removed"] for n, s in data_stats.items() if s["eval_overlap_removed"] and n not in controls}
     eval_info = {"description": eval_what, "overlap": ""}
@@ -137,7 +146,11 @@ def compare(cfg: CompareConfig, out: str | Path, quiet: bool = False) -> dict:
                                 + ", ".join(f"{n} {c}" for n, c in overlap.items())
                                 + (f". The eval set came from {next(iter(overlap))} only, which favours it; prefer a neutral set." if len(overlap) == 1 else "."))
     others = [n for n in cfg.candidates if n != cfg.baseline]
-    opening = plain_summary(cfg.baseline, others, controls, summary, eval_info)
+    all_runs = [r for rs in runs.values() for r in rs]
+    seconds = sum(r["tokens"] / r["tokens_per_s"] for r in all_runs if r["tokens_per_s"])
+    cost = (f"Cost: {len(all_runs)} runs of {all_runs[0]['tokens']:,} tokens, {seconds / 60:.1f} min of training at "
+            f"{sum(r['tokens'] for r in all_runs) / max(seconds, 1e-9):,.0f} tokens/s; `curate proxy plan` estimates another budget's time before it runs.")
+    opening = plain_summary(cfg.baseline, others, controls, summary, eval_info, cost)
     report = {
         "name": cfg.name,
         "config": cfg.model_dump(mode="json"),

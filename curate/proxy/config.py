@@ -27,6 +27,7 @@ from curate.core.config import load_yaml, read_config, validation_error
 from curate.core.errors import RecipeError
 from curate.proxy.evalsets import DEFAULT_WHEEL_DIR, TASKS
 from curate.proxy.model import ProxyConfig
+from curate.proxy.placement import Placement
 from curate.proxy.train import TrainConfig
 
 
@@ -104,6 +105,7 @@ class CompareConfig(BaseModel):
     train: TrainConfig = Field(default_factory=TrainConfig, description="training settings (seed is set per run from seeds)")
     seeds: list[int] = Field(default_factory=lambda: [0, 1], min_length=1, description="one run per seed per candidate; two or more give a seed spread")
     eval: EvalSpec = Field(default_factory=EvalSpec, description="held-out loss and benchmark settings")
+    placement: Placement = Field(default_factory=Placement, description="where the runs train: here one after another, or in parallel on Ray workers")
     controls: list[str] = Field(default_factory=list, description="damaged copies of the baseline trained as extra candidates, to show what the budget resolves: shuffle_F shuffles the words of a fraction F of documents within lines")
 
     @model_validator(mode="after")

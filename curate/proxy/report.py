@@ -108,7 +108,7 @@ def _fmt(x: float | None, digits: int = 4) -> str:
     return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.{digits}f}"
 
 
-def plain_summary(baseline: str, candidates: list[str], controls: dict[str, str], summary: dict, eval_info: dict) -> list[str]:
+def plain_summary(baseline: str, candidates: list[str], controls: dict[str, str], summary: dict, eval_info: dict, cost: str = "") -> list[str]:
     """The report's opening: who wins on what, how sure, what the budget resolves, whether controls were caught."""
     rows = summary["metrics"]
     lines = ["## Summary", "", f"- Held-out text: {eval_info['description']}."]
@@ -135,6 +135,8 @@ def plain_summary(baseline: str, candidates: list[str], controls: dict[str, str]
         caught = e["verdict"] == "worse"
         lines.append(f"- Control **{name}** ({what}): {'caught' if caught else 'NOT caught'} — Δ {e['delta']:+.4f} bpb, "
                      f"{e['verdict']}." + ("" if caught else " This budget cannot tell damaged data from clean: treat every verdict here as weak; add tokens or seeds."))
+    if cost:
+        lines.append(f"- {cost}")
     return lines + [""]
 
 

@@ -59,3 +59,23 @@ def test_shipped_recipe_validates():
     cfg = load_compare_config("recipes/proxy-compare.yaml")
     assert cfg.baseline in cfg.candidates and len(cfg.seeds) >= 2
     assert cfg.eval.paths == [] and cfg.controls == ["shuffle_0.5"]  # neutral eval set, a control to show resolving power
+
+
+@pytest.mark.ray
+def test_runs_on_ray_workers_match_local_runs(shard, tmp_path):
+    spec = {
+        "baseline": "a",
+        "candidates": {"a": [shard], "b": [shard]},
+        "tokenizer": {"vocab_size": 320},
+        "model": {"hidden": 32, "layers": 1, "heads": 2, "kv_heads": 1, "intermediate": 64, "context": 32},
+        "train": {"tokens": 4 * 32 * 4, "batch_size": 4, "lr": 0.01, "log_every": 2, "device": "cpu"},
+        "seeds": [0, 1],
+        "eval": {"paths": [shard], "heldout_fraction": 0.2, "tasks": [], "bootstrap": 20},
+    }
+    local = compare(CompareConfig.model_validate(spec), tmp_path / "local", quiet=True)
+    ray_cfg = CompareConfig.model_validate({**spec, "placement": {"executor": "ray", "workers": 2}})
+    on_ray = compare(ray_cfg, tmp_path / "ray", quiet=True)
+    assert [(r["candidate"], r["seed"]) for r in on_ray["runs"]] == [("a", 0), ("a", 1), ("b", 0), ("b", 1)]
+    for name in ("a", "b"):
+        assert on_ray["metrics"]["bpb/all"][name]["seeds"] == pytest.approx(local["metrics"]["bpb/all"][name]["seeds"], rel=1e-4)
+    assert (tmp_path / "ray" / "runs" / "b" / "seed1" / "eval.json").is_file()

@@ -93,7 +93,7 @@ def summarise(baseline: str, runs: dict[str, list[dict]], bootstrap: int) -> dic
                 se = math.sqrt(se_seed**2 + se_boot**2)
                 if se > 0 and abs(delta) > Z95 * se:
                     verdict = "better" if (delta < 0) == lower_is_better(metric) else "worse"
-                elif se == 0:
+                elif se == 0 and len(vals) < 2 and not bootstrap:
                     verdict = "no uncertainty estimate (one seed, no bootstrap)"
                 else:
                     verdict = "no clear difference"

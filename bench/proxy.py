@@ -5,9 +5,11 @@ that may cost real throughput. Both sides train the same GPT-S-1.4M-shaped model
 of the same token stream (the shipped sample, tokenized with data/tokenizer/sample-bpe.json). Runs
 alternate (reference, ours, reference, ours) and each side keeps its best, to damp the noise of a shared
 machine. Ours is timed around the whole ``train()`` call, setup and final checkpoint included. On CUDA
-(bf16 autocast) the model-FLOPs utilisation is printed too. The last line is ``ratio=X.XX`` (ours / plain).
+(bf16 autocast) the model-FLOPs utilisation is printed too. With ``--ddp N`` the data-parallel path
+(N local gloo processes sharing each batch, :func:`curate.proxy.distributed.train_ddp`) is timed too,
+by its own training-loop tokens/s. The last line is ``ratio=X.XX`` (ours / plain).
 
-    python bench/proxy.py [--steps 40] [--batch-size 4] [--context 384]
+    python bench/proxy.py [--steps 40] [--batch-size 4] [--context 384] [--ddp 2]
 """
 
 from __future__ import annotations
@@ -67,6 +69,7 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=4, help="sequences per step (use 64+ on a GPU)")
     parser.add_argument("--context", type=int, default=384, help="sequence length")
     parser.add_argument("--repeats", type=int, default=2, help="timed runs per side (best kept)")
+    parser.add_argument("--ddp", type=int, default=0, help="also time N local data-parallel gloo processes (0: skip)")
     args = parser.parse_args()
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     tokenizer = load_tokenizer(ROOT / "data" / "tokenizer" / "sample-bpe.json")
@@ -90,6 +93,14 @@ def main() -> None:
             print(f"MFU (bf16 peak {peak / 1e12:.0f} TFLOP/s): ours {ours_best * flops / peak:.2%}, plain {ref_best * flops / peak:.2%}")
         else:
             print(f"model TFLOP/s: ours {ours_best * flops / 1e12:.2f} (no peak known for {name})")
+    if args.ddp > 1:
+        from curate.proxy.distributed import train_ddp
+
+        cfg = TrainConfig(tokens=args.steps * args.batch_size * config.context, batch_size=args.batch_size, lr=3e-3, device="cpu",
+                          log_every=max(1, args.steps // 4))
+        with tempfile.TemporaryDirectory() as tmp:
+            log = train_ddp(args.ddp, config, cfg, stream, tmp)
+        print(f"data parallel ({args.ddp} gloo processes, CPU): {log['tokens_per_s']:,.0f} tokens/s")
     print(f"ratio={ours_best / ref_best:.2f}")
 
 

@@ -1,4 +1,4 @@
-"""``curate proxy train | eval | compare``: prove with small models that one blend beats another."""
+"""``curate proxy train | eval | compare | plan``: prove with small models that one blend beats another."""
 
 from __future__ import annotations
 
@@ -8,25 +8,44 @@ from pathlib import Path
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
+    import torch.distributed as dist
+
     from curate.proxy.config import ModelShape
-    from curate.proxy.data import read_documents, token_stream
+    from curate.proxy.data import read_documents, write_tokens
+    from curate.proxy.distributed import init_from_env, train_ddp
     from curate.proxy.tokenizer import load_tokenizer, train_tokenizer
     from curate.proxy.train import TrainConfig, export_hf, train
 
     out = Path(args.output)
-    table = read_documents(args.data)
-    texts = table.column("text").to_pylist()
+    distributed = init_from_env()  # under torchrun: one process per device
+    rank = dist.get_rank() if distributed else 0
     if args.tokenizer:
         tokenizer = load_tokenizer(args.tokenizer)
-    else:
-        tokenizer = train_tokenizer(texts[:20000], args.vocab_size)
+    elif rank == 0 and not (out / "tokenizer.json").is_file():
+        table = read_documents(args.data).slice(0, 20000)
+        tokenizer = train_tokenizer(table.column("text").to_pylist(), args.vocab_size)
         out.mkdir(parents=True, exist_ok=True)
         tokenizer.save(str(out / "tokenizer.json"))
-    shape = ModelShape(hidden=args.hidden, layers=args.layers, heads=args.heads, kv_heads=args.kv_heads,
-                       intermediate=args.intermediate, context=args.context)
+    if distributed:
+        dist.barrier()  # rank 0 made the tokenizer and below the token file; the others read them
+    tokenizer = tokenizer if args.tokenizer else load_tokenizer(out / "tokenizer.json")
+    stream = write_tokens(tokenizer, args.data, out / "tokens.bin", key=repr(args.data))[0] if rank == 0 else None
+    if distributed:
+        dist.barrier()
+        stream = stream if rank == 0 else write_tokens(tokenizer, args.data, out / "tokens.bin", key=repr(args.data))[0]
+    fields = {"hidden": args.hidden, "layers": args.layers, "heads": args.heads, "kv_heads": args.kv_heads,
+              "intermediate": args.intermediate, "context": args.context}
+    shape = ModelShape(preset=args.preset, **{k: v for k, v in fields.items() if v is not None}) if args.preset else ModelShape(**{k: v for k, v in fields.items() if v is not None})
     cfg = TrainConfig(tokens=args.tokens, batch_size=args.batch_size, grad_accum=args.grad_accum, lr=args.lr,
                       seed=args.seed, device=args.device, checkpoint_every=args.checkpoint_every, log_every=args.log_every)
-    result = train(shape.build(tokenizer.get_vocab_size()), cfg, token_stream(tokenizer, texts), out, quiet=args.quiet)
+    model_config = shape.build(tokenizer.get_vocab_size())
+    if args.nproc > 1:
+        train_ddp(args.nproc, model_config, cfg, stream, out)
+        args.quiet or print(f"{out}: trained with {args.nproc} local processes; see {out}/log.json")
+        return 0
+    result = train(model_config, cfg, stream, out, quiet=args.quiet)
+    if rank != 0:
+        return 0
     export_hf(result.model, tokenizer, out / "hf")
     if not args.quiet:
         print(f"{out}: {result.steps} steps, {result.tokens:,} tokens, final loss {result.final_loss:.4f}, "
@@ -76,9 +95,22 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_plan(args: argparse.Namespace) -> int:
+    from curate.proxy.config import load_compare_config
+    from curate.proxy.plan import plan, plan_text
+
+    cfg = load_compare_config(args.config)
+    result = plan(cfg, device=args.device)
+    print(plan_text(result))
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+    return 0
+
+
 def register_cli(subparsers: argparse._SubParsersAction) -> None:
-    """Add the ``proxy`` subcommand (train, eval, compare) to the ``curate`` parser."""
+    """Add the ``proxy`` subcommand (train, eval, compare, plan) to the ``curate`` parser."""
     from curate.proxy.evalsets import DEFAULT_WHEEL_DIR, TASKS
+    from curate.proxy.plan import PRESETS
 
     proxy = subparsers.add_parser(
         "proxy",
@@ -100,12 +132,14 @@ def register_cli(subparsers: argparse._SubParsersAction) -> None:
     tr.add_argument("--grad-accum", type=int, default=1, help="micro-batches per optimizer step")
     tr.add_argument("--lr", type=float, default=3e-3, help="peak learning rate (warmup-stable-decay)")
     tr.add_argument("--seed", type=int, default=0, help="seed of weights and batch order")
-    tr.add_argument("--hidden", type=int, default=128, help="model width")
-    tr.add_argument("--layers", type=int, default=5, help="decoder blocks")
-    tr.add_argument("--heads", type=int, default=4, help="query heads")
-    tr.add_argument("--kv-heads", type=int, default=2, help="key/value heads")
-    tr.add_argument("--intermediate", type=int, default=352, help="SwiGLU width")
-    tr.add_argument("--context", type=int, default=384, help="sequence length")
+    tr.add_argument("--hidden", type=int, help="(default: the preset's, else 128) model width")
+    tr.add_argument("--layers", type=int, help="(default: the preset's, else 5) decoder blocks")
+    tr.add_argument("--heads", type=int, help="(default: the preset's, else 4) query heads")
+    tr.add_argument("--kv-heads", type=int, help="(default: the preset's, else 2) key/value heads")
+    tr.add_argument("--intermediate", type=int, help="(default: the preset's, else 352) SwiGLU width")
+    tr.add_argument("--context", type=int, help="(default: the preset's, else 384) sequence length")
+    tr.add_argument("--preset", choices=list(PRESETS), help="model shape preset (single flags override it)")
+    tr.add_argument("--nproc", type=int, default=1, help="local data-parallel processes (gloo); for GPUs launch with torchrun instead")
     tr.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto", help="auto: CUDA when present (bf16), else CPU (fp32)")
     tr.add_argument("--checkpoint-every", type=int, default=100, help="checkpoint every N steps (0: only at the end)")
     tr.add_argument("--log-every", type=int, default=10, help="log the loss every N steps")
@@ -134,3 +168,11 @@ def register_cli(subparsers: argparse._SubParsersAction) -> None:
     cp.add_argument("-o", "--output", help="output folder (default: the config's output)")
     cp.add_argument("--quiet", action="store_true", help="no progress output")
     cp.set_defaults(func=_cmd_compare)
+
+    pl = sub.add_parser("plan", help="estimate the tokens/s and wall time of a comparison before running it",
+                        description="Time a few training steps of CONFIG's model on this device and estimate the "
+                        "comparison's wall time; print the recommended token budget and the model presets.")
+    pl.add_argument("config", help="compare YAML")
+    pl.add_argument("--device", choices=["auto", "cpu", "cuda"], help="device to time (default: the config's)")
+    pl.add_argument("--json", help="also write the estimate to this file")
+    pl.set_defaults(func=_cmd_plan)

@@ -1,11 +1,16 @@
 """Decide between blends: train a proxy per candidate and seed, evaluate all on the same items, report.
 
-Why the uncertainty: two small runs differ by seed alone, and a benchmark subset of a few hundred items is
-itself a sample. Every difference to the baseline is reported with both — the seed standard error and a
-paired bootstrap over eval items (documents for bits per byte, questions for benchmarks) — and the verdict
-says "better" or "worse" only when the difference exceeds 1.96 combined standard errors.
+Neutral evaluation (Paloma's rule): held-out bits per byte is measured on documents no candidate was
+chosen by — by default the shipped multi-domain, multilingual set ``data/evalset`` — and any eval
+document found in a candidate is removed from every candidate's training data, with the counts reported.
+Controls (``shuffle_F``: the baseline with the words of a fraction F of its documents shuffled within
+lines) train as extra candidates, so the report shows whether the budget catches known damage. The
+verdicts, the resolvable difference and the plain-language summary are made in :mod:`curate.proxy.report`.
+Memory: each candidate is tokenized to a file on disk, one record batch at a time, and trained from it
+memory-mapped (:func:`curate.proxy.data.write_tokens`); the eval documents and items are held in memory.
 
     OUT/tokenizer.json
+    OUT/tokens/<candidate>.bin|.json   the training tokens (reused when the data and eval set are the same)
     OUT/runs/<candidate>/seed<N>/   checkpoint/, log.json, eval.json (each run resumes or is skipped when done)
     OUT/report.json, OUT/report.md, OUT/loss_curves.png, OUT/bpb_domains.png, OUT/benchmarks.png
 """
@@ -13,22 +18,22 @@ says "better" or "worse" only when the difference exceeds 1.96 combined standard
 from __future__ import annotations
 
 import json
-import math
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import xxhash
 
 from curate.core.hashing import hash_strings
-from curate.proxy.config import CompareConfig
-from curate.proxy.data import EvalDocs, heldout_mask, read_documents, token_stream
+from curate.proxy.config import DEFAULT_EVALSET, CompareConfig
+from curate.proxy.data import EvalDocs, heldout_mask, read_documents, shuffle_words, write_tokens
 from curate.proxy.evalsets import load_tasks
-from curate.proxy.evaluate import MC_METRICS, bits_per_byte, evaluate_items
+from curate.proxy.evaluate import bits_per_byte, evaluate_items
+from curate.proxy.placement import run_on_ray
+from curate.proxy.report import plain_summary, summarise, write_markdown, write_plots
 from curate.proxy.tokenizer import load_tokenizer, train_tokenizer
 from curate.proxy.train import export_hf, load_checkpoint, train
-
-#: Metrics where lower is better; all others are higher-is-better.
-LOWER_IS_BETTER = ("bpb",)
 
 
 def prepare_tokenizer(cfg: CompareConfig, out: Path):
@@ -45,6 +50,22 @@ def prepare_tokenizer(cfg: CompareConfig, out: Path):
     out.mkdir(parents=True, exist_ok=True)
     tokenizer.save(str(path))
     return tokenizer
+
+
+def eval_table(cfg: CompareConfig) -> tuple[pa.Table, np.ndarray, str]:
+    """The held-out documents, the text hashes removed from training, and a sentence saying what they are."""
+    neutral = not cfg.eval.paths
+    pool = read_documents(cfg.eval.paths or [DEFAULT_EVALSET], cfg.eval.domain_column, where="eval.paths")
+    if cfg.eval.heldout_fraction:
+        pool = pool.filter(pa.array(heldout_mask(pool.column("text"), cfg.eval.heldout_fraction)))
+    hashes = hash_strings(pool.column("text"))
+    held = pool
+    if cfg.eval.max_docs and pool.num_rows > cfg.eval.max_docs:  # a fixed subset by hash, kept in file order
+        held = pool.take(pa.array(np.sort(np.argsort(hashes, kind="stable")[: cfg.eval.max_docs])))
+    domains = sorted(set(held.column("domain").to_pylist()))
+    what = (f"the shipped neutral set data/evalset ({held.num_rows} documents, {len(domains)} domains, in no candidate)" if neutral
+            else f"{held.num_rows} documents of {', '.join(cfg.eval.paths)} ({len(domains)} domain{'s' if len(domains) != 1 else ''})")
+    return held, hashes, what
 
 
 def run_one(cfg: CompareConfig, name: str, seed: int, stream: np.ndarray, tokenizer, eval_docs: EvalDocs, items: list, out: Path, quiet: bool) -> dict:
@@ -74,142 +95,14 @@ def run_one(cfg: CompareConfig, name: str, seed: int, stream: np.ndarray, tokeni
     return record
 
 
-def _metric_items(run: dict) -> dict[str, tuple[np.ndarray, np.ndarray | None]]:
-    """Every reported metric of a run as per-item values (numerator, denominator for ratio metrics)."""
-    out: dict[str, tuple[np.ndarray, np.ndarray | None]] = {}
-    nll, nbytes = np.asarray(run["bpb"]["doc_nll"]) / math.log(2), np.asarray(run["bpb"]["doc_bytes"], dtype=float)
-    domains = np.asarray(run["bpb"]["doc_domains"], dtype=object)
-    out["bpb/all"] = (nll, nbytes)
-    for d in sorted(set(domains.tolist())):
-        m = domains == d
-        out[f"bpb/{d}"] = (np.where(m, nll, 0.0), np.where(m, nbytes, 0.0))
-    for task, rec in run["tasks"].items():
-        for metric in MC_METRICS:
-            values = np.asarray(rec["per_item"][metric], dtype=float)
-            if np.isfinite(values).any():
-                out[f"{task}/{metric}"] = (values, None)
-    return out
-
-
-def _value(num: np.ndarray, den: np.ndarray | None, idx: np.ndarray | None = None) -> float:
-    if idx is not None:
-        num, den = num[idx], (den[idx] if den is not None else None)
-    return float(num.sum() / den.sum()) if den is not None else float(np.nanmean(num))
-
-
-def summarise(cfg: CompareConfig, runs: dict[str, list[dict]]) -> dict:
-    """Mean and seed spread of every metric per candidate, and each candidate's difference to the baseline."""
-    rng = np.random.default_rng(0)
-    base = cfg.baseline
-    items = {name: [_metric_items(r) for r in rs] for name, rs in runs.items()}
-    metrics = sorted(set.intersection(*(set(m) for rs in items.values() for m in rs)))
-    n_items = {m: len(items[base][0][m][0]) for m in metrics}
-    boots = {m: rng.integers(0, n_items[m], size=(cfg.eval.bootstrap, n_items[m])) for m in metrics} if cfg.eval.bootstrap else {}
-    table: dict[str, dict] = {}
-    for metric in metrics:
-        row: dict[str, dict] = {}
-        seed_values = {name: np.array([_value(*r[metric]) for r in rs]) for name, rs in items.items()}
-
-        def pooled(name: str) -> tuple[np.ndarray, np.ndarray | None]:
-            nums = np.mean([r[metric][0] for r in items[name]], axis=0)
-            dens = items[name][0][metric][1]
-            return nums, dens
-
-        for name, vals in seed_values.items():
-            entry = {"mean": float(vals.mean()), "seed_std": float(vals.std(ddof=1)) if len(vals) > 1 else None, "seeds": vals.tolist()}
-            if name != base:
-                delta = float(vals.mean() - seed_values[base].mean())
-                se_seed = math.sqrt(sum(v.var(ddof=1) / len(v) for v in (vals, seed_values[base]) if len(v) > 1)) if len(vals) > 1 else 0.0
-                ci, se_boot = None, 0.0
-                if cfg.eval.bootstrap:
-                    (cn, cd), (bn, bd) = pooled(name), pooled(base)
-                    deltas = np.array([_value(cn, cd, idx) - _value(bn, bd, idx) for idx in boots[metric]])
-                    se_boot = float(np.nanstd(deltas, ddof=1))
-                    ci = [float(np.nanpercentile(deltas, 2.5)), float(np.nanpercentile(deltas, 97.5))]
-                se = math.sqrt(se_seed**2 + se_boot**2)
-                lower_better = metric.split("/")[0] in LOWER_IS_BETTER
-                if se > 0 and abs(delta) > 1.96 * se:
-                    verdict = "better" if (delta < 0) == lower_better else "worse"
-                elif se == 0:
-                    verdict = "no uncertainty estimate (one seed, no bootstrap)"
-                else:
-                    verdict = "no clear difference"
-                entry.update({"delta": delta, "se_seed": se_seed, "se_bootstrap": se_boot, "se": se, "bootstrap_ci95": ci, "verdict": verdict})
-            row[name] = entry
-        table[metric] = row
-    return {"metrics": table, "n_items": n_items}
-
-
-def _fmt(x: float | None, digits: int = 4) -> str:
-    return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.{digits}f}"
-
-
-def write_markdown(cfg: CompareConfig, summary: dict, runs: dict[str, list[dict]], path: Path) -> None:
-    names = [cfg.baseline] + [n for n in cfg.candidates if n != cfg.baseline]
-    lines = [
-        f"# Proxy comparison: {cfg.name}",
-        "",
-        f"Baseline **{cfg.baseline}**; {len(cfg.seeds)} seed(s) per candidate; "
-        f"{runs[cfg.baseline][0]['tokens']:,} training tokens per run. Values: mean ± seed std. "
-        "Δ: candidate − baseline ± combined standard error (seed and paired bootstrap over items), "
-        "with the bootstrap 95% interval. bpb: bits per byte, lower is better; others: higher is better.",
-        "",
-        "| metric | n | " + " | ".join(names) + " | " + " | ".join(f"Δ {n}" for n in names[1:]) + " | verdict |",
-        "|---|---|" + "---|" * (len(names) + len(names) - 1) + "---|",
-    ]
-    for metric, row in summary["metrics"].items():
-        cells = [f"{_fmt(row[n]['mean'])} ± {_fmt(row[n]['seed_std'])}" for n in names]
-        deltas, verdicts = [], []
-        for n in names[1:]:
-            e = row[n]
-            ci = e.get("bootstrap_ci95")
-            deltas.append(f"{e['delta']:+.4f} ± {e['se']:.4f}" + (f" [{ci[0]:+.4f}, {ci[1]:+.4f}]" if ci else ""))
-            verdicts.append(f"{n}: {e['verdict']}")
-        lines.append(f"| {metric} | {summary['n_items'][metric]} | " + " | ".join(cells) + " | " + " | ".join(deltas) + " | " + "; ".join(verdicts) + " |")
-    lines += ["", "Plots: `loss_curves.png`, `bpb_domains.png`, `benchmarks.png`.", ""]
-    path.write_text("\n".join(lines), encoding="utf-8")
-
-
-def write_plots(cfg: CompareConfig, summary: dict, runs: dict[str, list[dict]], out: Path) -> list[str]:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    names = [cfg.baseline] + [n for n in cfg.candidates if n != cfg.baseline]
-    colors = {n: f"C{i}" for i, n in enumerate(names)}
-    fig, ax = plt.subplots(figsize=(7, 4))
-    for n in names:
-        for i, r in enumerate(runs[n]):
-            h = r["history"]
-            ax.plot([p["tokens"] for p in h], [p["loss"] for p in h], color=colors[n], alpha=0.8, label=n if i == 0 else None)
-    ax.set(xlabel="training tokens", ylabel="train loss (nats/token)", title="Loss curves (one line per seed)")
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(out / "loss_curves.png", dpi=100)
-    plt.close(fig)
-
-    def bars(metrics: list[str], labels: list[str], ylabel: str, title: str, file: str) -> None:
-        fig, ax = plt.subplots(figsize=(max(6, 0.9 * len(metrics) + 2), 4))
-        width = 0.8 / len(names)
-        x = np.arange(len(metrics))
-        for i, n in enumerate(names):
-            means = [summary["metrics"][m][n]["mean"] for m in metrics]
-            stds = [summary["metrics"][m][n]["seed_std"] or 0.0 for m in metrics]
-            ax.bar(x + i * width - 0.4 + width / 2, means, width, yerr=stds, capsize=3, color=colors[n], label=n)
-        ax.set_xticks(x, labels, rotation=30, ha="right")
-        ax.set(ylabel=ylabel, title=title)
-        ax.legend()
-        fig.tight_layout()
-        fig.savefig(out / file, dpi=100)
-        plt.close(fig)
-
-    bpb = [m for m in summary["metrics"] if m.startswith("bpb/")]
-    bars(bpb, [m.split("/", 1)[1] for m in bpb], "bits per byte (lower is better)", "Held-out bits per byte by domain (± seed std)", "bpb_domains.png")
-    bench = [m for m in summary["metrics"] if m.endswith("/correct_prob")]
-    if bench:
-        bars(bench, [m.split("/")[0] for m in bench], "probability of the correct choice", "Benchmarks: correct_prob (± seed std)", "benchmarks.png")
-    return ["loss_curves.png", "bpb_domains.png"] + (["benchmarks.png"] if bench else [])
+def training_sets(cfg: CompareConfig) -> dict[str, tuple[list[str], object, str]]:
+    """Every candidate and control: its globs, the transform of its texts, and what it is."""
+    sets = {name: (globs, None, "") for name, globs in cfg.candidates.items()}
+    for control in cfg.controls:
+        fraction = float(control.split("_", 1)[1])
+        sets[f"control/{control}"] = (cfg.candidates[cfg.baseline], partial(shuffle_words, fraction=fraction),
+                                      f"{cfg.baseline} with the words of {fraction:.0%} of its documents shuffled within lines")
+    return sets
 
 
 def compare(cfg: CompareConfig, out: str | Path, quiet: bool = False) -> dict:
@@ -219,33 +112,56 @@ def compare(cfg: CompareConfig, out: str | Path, quiet: bool = False) -> dict:
     say = (lambda msg: None) if quiet else (lambda msg: print(msg, flush=True))
     tokenizer = prepare_tokenizer(cfg, out)
     say(f"tokenizer: {tokenizer.get_vocab_size()} tokens")
-    pool = read_documents(cfg.eval.paths or cfg.candidates[cfg.baseline], cfg.eval.domain_column)
-    held = pool.filter(pa.array(heldout_mask(pool.column("text"), cfg.eval.heldout_fraction)))
-    eval_docs = EvalDocs.build(tokenizer, held, cfg.eval.max_docs)
-    held_hashes = hash_strings(held.column("text"))
+    held, held_hashes, eval_what = eval_table(cfg)
+    eval_docs = EvalDocs.build(tokenizer, held)
     items = load_tasks(cfg.eval.tasks, cfg.eval.limit, cfg.eval.wheel) if cfg.eval.tasks else []
-    say(f"eval: {len(eval_docs.tokens)} held-out documents, {len(items)} benchmark items")
+    say(f"eval: {eval_what}; {len(items)} benchmark items")
+    eval_key = xxhash.xxh64(np.sort(held_hashes).tobytes()).hexdigest()
     runs: dict[str, list[dict]] = {}
     data_stats: dict[str, dict] = {}
-    for name, globs in cfg.candidates.items():
-        table = read_documents(globs, cfg.eval.domain_column)
-        keep = ~np.isin(hash_strings(table.column("text")), held_hashes)
-        texts = table.filter(pa.array(keep)).column("text").to_pylist()
-        stream = token_stream(tokenizer, texts)
-        data_stats[name] = {"documents": len(texts), "held_out_removed": int((~keep).sum()), "tokens": int(len(stream))}
-        runs[name] = []
-        for seed in cfg.seeds:
+    controls: dict[str, str] = {}
+    jobs = []
+    for name, (globs, transform, what) in training_sets(cfg).items():
+        key = json.dumps([globs, what, eval_key, tokenizer.get_vocab_size()])
+        stream, stats = write_tokens(tokenizer, globs, out / "tokens" / f"{name}.bin", held_hashes, transform, key)
+        data_stats[name] = {k: stats[k] for k in ("documents", "eval_overlap_removed", "tokens")}
+        if what:
+            controls[name] = what
+        jobs += [(name, seed, stream) for seed in cfg.seeds]
+    if cfg.placement.executor == "ray":
+        say(f"{len(jobs)} runs on Ray")
+        results = run_on_ray(cfg, jobs, tokenizer, eval_docs, items, out)
+    else:
+        results = []
+        for name, seed, stream in jobs:
             say(f"{name} seed {seed}: training on {len(stream):,} tokens")
-            runs[name].append(run_one(cfg, name, seed, stream, tokenizer, eval_docs, items, out, quiet))
-    summary = summarise(cfg, runs)
+            results.append(run_one(cfg, name, seed, stream, tokenizer, eval_docs, items, out, quiet))
+    for (name, _, _), record in zip(jobs, results):
+        runs.setdefault(name, []).append(record)
+    summary = summarise(cfg.baseline, runs, cfg.eval.bootstrap)
+    overlap = {n: s["eval_overlap_removed"] for n, s in data_stats.items() if s["eval_overlap_removed"] and n not in controls}
+    eval_info = {"description": eval_what, "overlap": ""}
+    if overlap:
+        eval_info["overlap"] = ("Eval documents found in training data, removed from every candidate: "
+                                + ", ".join(f"{n} {c}" for n, c in overlap.items())
+                                + (f". The eval set came from {next(iter(overlap))} only, which favours it; prefer a neutral set." if len(overlap) == 1 else "."))
+    others = [n for n in cfg.candidates if n != cfg.baseline]
+    all_runs = [r for rs in runs.values() for r in rs]
+    seconds = sum(r["tokens"] / r["tokens_per_s"] for r in all_runs if r["tokens_per_s"])
+    cost = (f"Cost: {len(all_runs)} runs of {all_runs[0]['tokens']:,} tokens, {seconds / 60:.1f} min of training at "
+            f"{sum(r['tokens'] for r in all_runs) / max(seconds, 1e-9):,.0f} tokens/s; `curate proxy plan` estimates another budget's time before it runs.")
+    opening = plain_summary(cfg.baseline, others, controls, summary, eval_info, cost)
     report = {
         "name": cfg.name,
         "config": cfg.model_dump(mode="json"),
+        "eval": eval_info,
         "data": data_stats,
+        "controls": {n: {"what": w, "caught": summary["metrics"]["bpb/all"][n]["verdict"] == "worse"} for n, w in controls.items()},
+        "summary": opening,
         "runs": [{k: r[k] for k in ("candidate", "seed", "tokens", "tokens_per_s", "final_loss")} for rs in runs.values() for r in rs],
         **summary,
     }
-    report["plots"] = write_plots(cfg, summary, runs, out)
+    report["plots"] = write_plots(cfg.baseline, summary, runs, out)
     (out / "report.json").write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
-    write_markdown(cfg, summary, runs, out / "report.md")
+    write_markdown(cfg.name, cfg.baseline, summary, runs, opening, out / "report.md")
     return report

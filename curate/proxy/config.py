@@ -10,11 +10,15 @@
     model: {hidden: 128, layers: 5, heads: 4, kv_heads: 2, context: 384}
     train: {tokens: 2000000, batch_size: 16, lr: 0.003}
     seeds: [0, 1]
-    eval: {heldout_fraction: 0.05, tasks: [arc_easy, piqa], limit: 100}
+    controls: [shuffle_0.5]                      # the baseline, damaged: does this budget catch it?
+    eval: {tasks: [arc_easy, piqa], limit: 100}  # held-out text: the shipped neutral set (data/evalset)
+
+``model: {preset: 20M}`` takes a preset shape (:data:`curate.proxy.plan.PRESETS`); fields given next to it win.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -23,6 +27,7 @@ from curate.core.config import load_yaml, read_config, validation_error
 from curate.core.errors import RecipeError
 from curate.proxy.evalsets import DEFAULT_WHEEL_DIR, TASKS
 from curate.proxy.model import ProxyConfig
+from curate.proxy.placement import Placement
 from curate.proxy.train import TrainConfig
 
 
@@ -35,10 +40,28 @@ class TokenizerSpec(BaseModel):
     max_docs: int | None = Field(20000, gt=0, description="train the tokenizer on at most this many documents of the sample")
 
 
+#: The shipped neutral held-out set (data/build_evalset.py): clean documents of nine domains in no candidate.
+DEFAULT_EVALSET = str(Path(__file__).resolve().parents[2] / "data" / "evalset" / "evalset.parquet")
+#: A control: ``shuffle_F`` is the baseline with the words of a fraction F of its documents shuffled within lines.
+CONTROL = re.compile(r"^shuffle_(0?\.\d+|1(\.0*)?)$")
+
+
 class ModelShape(BaseModel):
     """The proxy model's sizes (vocab_size comes from the tokenizer); defaults are GPT-S-1.4M."""
 
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _preset(cls, data: object) -> object:
+        if isinstance(data, dict) and "preset" in data:
+            from curate.proxy.plan import PRESETS
+
+            name = data["preset"]
+            if name not in PRESETS:
+                raise ValueError(f"unknown model preset {name!r}; choose from {', '.join(PRESETS)}")
+            data = {**PRESETS[name].shape, **{k: v for k, v in data.items() if k != "preset"}}
+        return data
 
     hidden: int = Field(128, gt=0, description="residual stream width")
     layers: int = Field(5, gt=0, description="decoder blocks")
@@ -59,9 +82,9 @@ class ModelShape(BaseModel):
 class EvalSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    paths: list[str] = Field(default_factory=list, description="Parquet globs the held-out documents come from (default: the baseline's globs)")
-    heldout_fraction: float = Field(0.05, gt=0, lt=1, description="fraction of those documents held out (by text hash) and removed from every candidate's training data")
-    max_docs: int | None = Field(300, gt=0, description="evaluate bits per byte on at most this many held-out documents")
+    paths: list[str] = Field(default_factory=list, description="Parquet globs of the held-out documents (default: the shipped neutral set data/evalset, in no candidate); any of them found in a candidate is removed from every candidate's training data")
+    heldout_fraction: float | None = Field(None, gt=0, lt=1, description="hold out only this fraction of the eval documents (by text hash); null: all of them")
+    max_docs: int | None = Field(None, gt=0, description="evaluate bits per byte on at most this many held-out documents (a fixed subset by text hash, so domains keep their shares); null: all")
     domain_column: str | None = Field(None, description="column naming a document's domain (default: domain, else source, else one domain 'all')")
     tasks: list[str] = Field(default_factory=lambda: ["arc_easy", "arc_challenge", "piqa", "sciq", "hellaswag"], description=f"benchmark tasks, from: {', '.join(TASKS)}")
     limit: int | None = Field(100, gt=0, description="items per task (a fixed seeded subset); null: all")
@@ -82,6 +105,8 @@ class CompareConfig(BaseModel):
     train: TrainConfig = Field(default_factory=TrainConfig, description="training settings (seed is set per run from seeds)")
     seeds: list[int] = Field(default_factory=lambda: [0, 1], min_length=1, description="one run per seed per candidate; two or more give a seed spread")
     eval: EvalSpec = Field(default_factory=EvalSpec, description="held-out loss and benchmark settings")
+    placement: Placement = Field(default_factory=Placement, description="where the runs train: here one after another, or in parallel on Ray workers")
+    controls: list[str] = Field(default_factory=list, description="damaged copies of the baseline trained as extra candidates, to show what the budget resolves: shuffle_F shuffles the words of a fraction F of documents within lines")
 
     @model_validator(mode="after")
     def _check(self) -> CompareConfig:
@@ -89,6 +114,9 @@ class CompareConfig(BaseModel):
             raise ValueError(f"baseline {self.baseline!r} is not one of the candidates ({', '.join(self.candidates)})")
         if len(self.candidates) < 2:
             raise ValueError("a comparison needs the baseline and at least one other candidate")
+        bad = [c for c in self.controls if not CONTROL.match(c)]
+        if bad:
+            raise ValueError(f"unknown controls {bad}; a control is shuffle_F with 0 < F <= 1, e.g. shuffle_0.5")
         unknown = [t for t in self.eval.tasks if t not in TASKS]
         if unknown:
             raise ValueError(f"unknown eval tasks {unknown}; choose from {', '.join(TASKS)}")

@@ -4,8 +4,9 @@ Why these metrics: bits per byte does not depend on the tokenizer, so it compare
 same text. For benchmarks, DataDecide finds that small-model rankings predict large-model rankings best
 with continuous metrics, so next to lm-eval-harness ``acc`` and ``acc_norm`` (log-likelihood divided by
 the continuation's UTF-8 bytes) we report ``correct_prob`` — the softmax over the choices of their summed
-log-likelihoods, taken at the correct one — and ``margin``, the correct choice's log-likelihood minus the
-best wrong one's. Tasks with a single continuation (LAMBADA) report ``acc`` as "the greedy decode is the
+log-likelihoods, taken at the correct one — ``margin``, the correct choice's log-likelihood minus the
+best wrong one's, and ``gold_bpb`` (OLMES, DataDecide), the bits per UTF-8 byte of the gold continuation
+after its context: lower is better, and it moves smoothly long before a tiny model rises above chance. Tasks with a single continuation (LAMBADA) report ``acc`` as "the greedy decode is the
 target" and ``correct_prob`` as the target's probability.
 
 The scoring rules (:func:`score_choices`) are plain numpy on log-likelihoods, testable by hand.
@@ -27,7 +28,9 @@ from curate.proxy.evalsets import McItem
 from curate.proxy.model import ProxyModel
 from curate.proxy.tokenizer import eod_id
 
-MC_METRICS = ("acc", "acc_norm", "correct_prob", "margin")
+MC_METRICS = ("acc", "acc_norm", "correct_prob", "margin", "gold_bpb")
+#: Metrics of a benchmark item where lower is better.
+MC_LOWER_BETTER = ("gold_bpb",)
 
 
 @torch.no_grad()
@@ -104,16 +107,18 @@ def bits_per_byte(model: ProxyModel, tokenizer: Tokenizer, docs: EvalDocs, batch
 
 
 def score_choices(loglik: np.ndarray, gold: int, cont_bytes: np.ndarray, greedy: np.ndarray | None = None) -> dict:
-    """The four metrics of one item from its choices' summed log-likelihoods (lm-eval conventions).
+    """The metrics of one item from its choices' summed log-likelihoods (lm-eval conventions).
 
     acc: argmax of loglik is gold. acc_norm: argmax of loglik / UTF-8 bytes of the continuation is gold.
     correct_prob: softmax(loglik)[gold]. margin: loglik[gold] - max of the others.
+    gold_bpb: -loglik[gold] / ln 2 / UTF-8 bytes of the gold continuation. n_choices: for chance levels.
     A single-choice item (LAMBADA) scores acc = acc_norm = greedy match, correct_prob = exp(loglik).
     """
     loglik = np.asarray(loglik, dtype=np.float64)
+    gold_bpb = float(-loglik[gold] / math.log(2) / max(1, int(np.asarray(cont_bytes)[gold])))
     if len(loglik) == 1:
         hit = float(bool(greedy[0])) if greedy is not None else float("nan")
-        return {"acc": hit, "acc_norm": hit, "correct_prob": float(np.exp(loglik[0])), "margin": float("nan")}
+        return {"acc": hit, "acc_norm": hit, "correct_prob": float(np.exp(loglik[0])), "margin": float("nan"), "gold_bpb": gold_bpb, "n_choices": 1.0}
     probs = np.exp(loglik - loglik.max())
     probs /= probs.sum()
     others = np.delete(loglik, gold)
@@ -122,6 +127,8 @@ def score_choices(loglik: np.ndarray, gold: int, cont_bytes: np.ndarray, greedy:
         "acc_norm": float(int(np.argmax(loglik / np.maximum(1, np.asarray(cont_bytes)))) == gold),
         "correct_prob": float(probs[gold]),
         "margin": float(loglik[gold] - others.max()),
+        "gold_bpb": gold_bpb,
+        "n_choices": float(len(loglik)),
     }
 
 
@@ -146,7 +153,7 @@ class TaskScores:
     per_item: dict[str, np.ndarray]  # metric -> value of each item
 
     def summary(self) -> dict:
-        return {"n": len(self.per_item["acc"]), **{m: float(np.nanmean(v)) if np.isfinite(v).any() else None for m, v in self.per_item.items()}}
+        return {"n": len(self.per_item["acc"]), **{m: float(np.nanmean(self.per_item[m])) if np.isfinite(self.per_item[m]).any() else None for m in MC_METRICS}}
 
 
 def evaluate_items(model: ProxyModel, tokenizer: Tokenizer, items: list[McItem], batch_size: int = 32) -> dict[str, TaskScores]:
@@ -161,7 +168,7 @@ def evaluate_items(model: ProxyModel, tokenizer: Tokenizer, items: list[McItem],
     for item, (start, n) in zip(items, spans):
         cont_bytes = np.array([len(c.encode("utf-8")) for c in item.continuations])
         scores = score_choices(loglik[start : start + n], item.gold, cont_bytes, greedy[start : start + n])
-        task = rows.setdefault(item.task, {m: [] for m in MC_METRICS})
-        for m in MC_METRICS:
+        task = rows.setdefault(item.task, {m: [] for m in (*MC_METRICS, "n_choices")})
+        for m in (*MC_METRICS, "n_choices"):
             task[m].append(scores[m])
     return {t: TaskScores(t, {m: np.asarray(v, dtype=np.float64) for m, v in r.items()}) for t, r in rows.items()}

@@ -6,6 +6,12 @@ stable phase; batches depend on (seed, step) alone and the checkpoint holds the 
 killed run resumes to the same weights, bit for bit on the same machine. Checkpoints are safetensors (no
 pickle). ``export_hf`` writes a ``LlamaForCausalLM`` folder that transformers and vLLM load.
 
+Data parallel: when ``torch.distributed`` is initialised (``torchrun``, or
+:func:`curate.proxy.distributed.train_ddp`), every rank draws the same global micro-batch of
+``batch_size`` windows and trains on its own ``batch_size / world`` rows under DistributedDataParallel,
+whose gradient average makes the step the one a single process takes on the whole batch; rank 0 writes
+the checkpoints and the log. CUDA runs in bf16 autocast, the CPU in fp32.
+
     OUT/checkpoint/{model.safetensors, optimizer.safetensors, state.json}   latest step, written atomically
     OUT/log.json    the loss curve (every ``log_every`` steps), tokens/s, the configs
     OUT/hf/         the exported model (config.json, model.safetensors, tokenizer files)
@@ -18,18 +24,20 @@ import math
 import os
 import shutil
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
 import torch
+import torch.distributed as dist
 import torch.nn.functional as F
 from pydantic import BaseModel, ConfigDict, Field
 from safetensors.torch import load_file, save_file
 from tokenizers import Tokenizer
 
-from curate.core.errors import OutputError
+from curate.core.errors import OutputError, RecipeError
 from curate.proxy.data import batch_at
 from curate.proxy.model import ProxyConfig, ProxyModel
 from curate.proxy.tokenizer import EOD, eod_id, write_hf_files
@@ -167,6 +175,14 @@ def _state(run_key: dict, step: int, history: list, seconds: float, losses: list
     return {**run_key, "step": step, "history": history, "seconds": seconds, "pending": pending, "total_steps": total}
 
 
+def _save(rank: int, world: int, folder: Path, model: ProxyModel, opt: torch.optim.AdamW, state: dict) -> None:
+    """Rank 0 writes the checkpoint; the others wait for it (every rank holds the same weights)."""
+    if rank == 0:
+        save_checkpoint(folder, model, opt, state)
+    if world > 1:
+        dist.barrier()
+
+
 def train(
     model_config: ProxyConfig,
     cfg: TrainConfig,
@@ -180,9 +196,15 @@ def train(
     ``stop_after`` ends the run after that many steps with a checkpoint, as a kill would (tests, budgets).
     """
     out = Path(out)
+    world, rank = (dist.get_world_size(), dist.get_rank()) if dist.is_available() and dist.is_initialized() else (1, 0)
+    if cfg.batch_size % world:
+        raise RecipeError(f"train.batch_size {cfg.batch_size} must be a multiple of the {world} data-parallel processes")
+    rows = slice(rank * (cfg.batch_size // world), (rank + 1) * (cfg.batch_size // world))  # this rank's share
     device = resolve_device(cfg.device)
+    if world > 1 and device.type == "cuda":
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", rank % torch.cuda.device_count())))
     total = cfg.steps(model_config.context)
-    run_key = {"model": model_config.to_dict(), "train": cfg.model_dump(mode="json"), "data_tokens": int(len(stream))}
+    run_key = {"model": model_config.to_dict(), "train": cfg.model_dump(mode="json"), "data_tokens": len(stream)}
     model = new_model(model_config, cfg.seed, device)
     opt = make_optimizer(model, cfg)
     step, history, seconds = 0, [], 0.0
@@ -198,6 +220,7 @@ def train(
     else:
         pending = []
     out.mkdir(parents=True, exist_ok=True)
+    module = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None) if world > 1 else model
     autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else torch.autocast("cpu", enabled=False)
     tokens_per_step = cfg.batch_size * cfg.grad_accum * model_config.context
     losses: list[torch.Tensor] = pending  # step losses since the last log line (kept across a resume)
@@ -211,11 +234,13 @@ def train(
         step_loss = torch.zeros((), device=device)
         for micro in range(cfg.grad_accum):
             x, y = batch_at(stream, step, micro, cfg.batch_size, model_config.context, cfg.seed)
-            x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
-            with autocast:
-                logits = model(x)  # (B, T, V)
-            loss = F.cross_entropy(logits.float().flatten(0, 1), y.flatten()) / cfg.grad_accum
-            loss.backward()
+            x, y = x[rows].to(device, non_blocking=True), y[rows].to(device, non_blocking=True)
+            sync = module.no_sync() if world > 1 and micro < cfg.grad_accum - 1 else nullcontext()  # all-reduce once per step
+            with sync:
+                with autocast:
+                    logits = module(x)  # (B / world, T, V)
+                loss = F.cross_entropy(logits.float().flatten(0, 1), y.flatten()) / cfg.grad_accum
+                loss.backward()
             step_loss += loss.detach()
         if cfg.grad_clip > 0:
             torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
@@ -224,21 +249,27 @@ def train(
         losses.append(step_loss)
         step += 1
         if step % cfg.log_every == 0 or step == total:
-            loss_value = float(torch.stack(losses).mean())  # one device sync per log interval
+            mean_loss = torch.stack(losses).mean()
+            if world > 1:
+                dist.all_reduce(mean_loss)  # the global batch's loss: the mean of the ranks' equal shares
+                mean_loss = mean_loss / world
+            loss_value = float(mean_loss)  # one device sync per log interval
             losses = []
             history.append({"step": step, "tokens": step * tokens_per_step, "loss": round(loss_value, 5), "lr": lr})
-            if not quiet:
+            if not quiet and rank == 0:
                 print(f"step {step}/{total}  loss {loss_value:.4f}  lr {lr:.2e}", flush=True)
         seconds += time.perf_counter() - t0
         if cfg.checkpoint_every and step % cfg.checkpoint_every == 0 and step < end:
-            save_checkpoint(ckpt, model, opt, _state(run_key, step, history, seconds, losses, total))
+            _save(rank, world, ckpt, model, opt, _state(run_key, step, history, seconds, losses, total))
     state = _state(run_key, step, history, seconds, losses, total)
-    save_checkpoint(ckpt, model, opt, state)
+    _save(rank, world, ckpt, model, opt, state)
     tokens = step * tokens_per_step
     tps = tokens / seconds if seconds > 0 else 0.0
     log = {**run_key, "steps": step, "total_steps": total, "tokens": tokens, "tokens_per_s": round(tps, 1),
            "parameters": model.num_parameters(), "history": history}
-    (out / "log.json").write_text(json.dumps(log, indent=1) + "\n", encoding="utf-8")
+    log["data_parallel"] = world
+    if rank == 0:
+        (out / "log.json").write_text(json.dumps(log, indent=1) + "\n", encoding="utf-8")
     return TrainResult(model, step, tokens, history[-1]["loss"] if history else float("nan"), tps, history)
 
 

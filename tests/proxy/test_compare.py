@@ -26,7 +26,7 @@ def test_compare_writes_report_with_uncertainty(shard, tmp_path):
         "model": {"hidden": 32, "layers": 1, "heads": 2, "kv_heads": 1, "intermediate": 64, "context": 32},
         "train": {"tokens": 4 * 32 * 6, "batch_size": 4, "lr": 0.01, "log_every": 2},
         "seeds": [0, 1],
-        "eval": {"heldout_fraction": 0.2, "tasks": [], "bootstrap": 50},
+        "eval": {"paths": [shard], "heldout_fraction": 0.2, "tasks": [], "bootstrap": 50},
     })
     report = compare(cfg, tmp_path / "out", quiet=True)
     out = tmp_path / "out"
@@ -35,8 +35,11 @@ def test_compare_writes_report_with_uncertainty(shard, tmp_path):
     row = report["metrics"]["bpb/all"]
     assert len(row["clean"]["seeds"]) == 2 and row["clean"]["seed_std"] is not None
     assert set(row["noisy"]) >= {"delta", "se", "bootstrap_ci95", "verdict"}
-    assert row["noisy"]["verdict"] in ("better", "worse", "no clear difference")
-    assert report["data"]["clean"]["held_out_removed"] > 0  # eval documents never reach training
+    assert row["noisy"]["resolvable"] == pytest.approx(1.96 * row["noisy"]["se"])
+    removed = report["data"]["clean"]["eval_overlap_removed"]
+    assert removed > 0 and report["data"]["noisy"]["eval_overlap_removed"] > 0  # eval documents never reach training
+    assert report["data"]["clean"]["documents"] + removed == len(docs)
+    assert "removed from every candidate" in report["eval"]["overlap"]
     assert "bpb/all" in (out / "report.md").read_text() and json.loads((out / "report.json").read_text())["name"]
     again = compare(cfg, tmp_path / "out", quiet=True)  # finished runs are reused
     assert again["metrics"]["bpb/all"] == report["metrics"]["bpb/all"]
@@ -55,3 +58,24 @@ def test_config_errors_name_the_line(tmp_path):
 def test_shipped_recipe_validates():
     cfg = load_compare_config("recipes/proxy-compare.yaml")
     assert cfg.baseline in cfg.candidates and len(cfg.seeds) >= 2
+    assert cfg.eval.paths == [] and cfg.controls == ["shuffle_0.5"]  # neutral eval set, a control to show resolving power
+
+
+@pytest.mark.ray
+def test_runs_on_ray_workers_match_local_runs(shard, tmp_path):
+    spec = {
+        "baseline": "a",
+        "candidates": {"a": [shard], "b": [shard]},
+        "tokenizer": {"vocab_size": 320},
+        "model": {"hidden": 32, "layers": 1, "heads": 2, "kv_heads": 1, "intermediate": 64, "context": 32},
+        "train": {"tokens": 4 * 32 * 4, "batch_size": 4, "lr": 0.01, "log_every": 2, "device": "cpu"},
+        "seeds": [0, 1],
+        "eval": {"paths": [shard], "heldout_fraction": 0.2, "tasks": [], "bootstrap": 20},
+    }
+    local = compare(CompareConfig.model_validate(spec), tmp_path / "local", quiet=True)
+    ray_cfg = CompareConfig.model_validate({**spec, "placement": {"executor": "ray", "workers": 2}})
+    on_ray = compare(ray_cfg, tmp_path / "ray", quiet=True)
+    assert [(r["candidate"], r["seed"]) for r in on_ray["runs"]] == [("a", 0), ("a", 1), ("b", 0), ("b", 1)]
+    for name in ("a", "b"):
+        assert on_ray["metrics"]["bpb/all"][name]["seeds"] == pytest.approx(local["metrics"]["bpb/all"][name]["seeds"], rel=1e-4)
+    assert (tmp_path / "ray" / "runs" / "b" / "seed1" / "eval.json").is_file()

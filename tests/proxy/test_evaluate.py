@@ -20,6 +20,7 @@ def test_three_questions_match_hand_calculation():
     assert q1["acc"] == 0.0 and q1["acc_norm"] == 1.0  # -2.0/byte vs -0.5/byte
     assert q1["correct_prob"] == pytest.approx(math.exp(-6) / (math.exp(-4) + math.exp(-6)))  # 0.1192
     assert q1["margin"] == pytest.approx(-2.0)
+    assert q1["gold_bpb"] == pytest.approx(6.0 / math.log(2) / 12)  # 0.7213 bits per byte of the gold answer
     # q2: gold wins both ways.
     q2 = score_choices(np.array([-1.0, -3.0, -2.0]), gold=0, cont_bytes=np.array([5, 5, 5]))
     assert (q2["acc"], q2["acc_norm"]) == (1.0, 1.0)
@@ -36,6 +37,7 @@ def test_three_questions_match_hand_calculation():
 def test_single_continuation_uses_greedy_match():
     s = score_choices(np.array([math.log(0.25)]), gold=0, cont_bytes=np.array([4]), greedy=np.array([True]))
     assert s["acc"] == 1.0 and s["correct_prob"] == pytest.approx(0.25) and math.isnan(s["margin"])
+    assert s["gold_bpb"] == pytest.approx(2.0 / 4)  # -log2(0.25) = 2 bits over 4 bytes
 
 
 def _uniform_model(vocab: int, context: int) -> ProxyModel:

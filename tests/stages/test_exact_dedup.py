@@ -9,6 +9,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from reduce_kill import kill_then_resume
 
 from curate.engine.pipeline import reduce_step, run_in_memory, summarize_unit
 from curate.engine.recipe import parse_recipe
@@ -109,30 +110,8 @@ def test_killed_reduce_resumes_to_the_same_state(tmp_path) -> None:
     whole = ReduceJob(summaries, tmp_path / "whole")
     reduce_step(stage, whole)
     total = sum(len(records) for records in whole.steps_run.values())
-    ran: list[int] = []
-
-    def crashing(fn, items):
-        for i, item in enumerate(items):
-            if len(ran) == total // 2:
-                raise KeyboardInterrupt("killed")
-            ran.append(i)
-            yield i, fn(item)
-
-    killed = ReduceJob(summaries, tmp_path / "killed", run_tasks=crashing)
-    with pytest.raises(KeyboardInterrupt):
-        reduce_step(stage, killed)
-    assert not killed.state_dir.exists()
-    done = len(ran)
-    ran.clear()
-
-    def counting(fn, items):
-        for i, item in enumerate(items):
-            ran.append(i)
-            yield i, fn(item)
-
-    resumed = ReduceJob(summaries, tmp_path / "killed", workers=3, run_tasks=counting)  # the plan is kept
-    reduce_step(stage, resumed)
-    assert len(ran) == total - done
+    resumed, done, rerun = kill_then_resume(stage, summaries, tmp_path / "killed", total // 2, resume_workers=3)
+    assert rerun == total - done
     assert _state_bytes(resumed) == _state_bytes(whole)
     assert not resumed.scratch.exists()
 

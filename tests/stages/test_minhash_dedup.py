@@ -10,6 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 from minhash_fixtures import near_duplicate_corpus, precision_recall
 from pydantic import ValidationError
+from reduce_kill import kill_then_resume
 
 from curate.engine.pipeline import reduce_step, run_in_memory, summarize_unit
 from curate.engine.reduce import ReduceJob
@@ -148,32 +149,10 @@ def test_killed_reduce_resumes_without_redoing_finished_tasks(tmp_path, corpus) 
     total = sum(len(records) for records in whole.steps_run.values())
     assert len(_state_bytes(whole)) == len(units)
 
-    ran: list[int] = []
-
-    def crashing(fn, items):
-        for i, item in enumerate(items):
-            if len(ran) == 12:
-                raise KeyboardInterrupt("killed")
-            ran.append(i)
-            yield i, fn(item)
-
-    killed = ReduceJob(summaries, tmp_path / "killed", run_tasks=crashing)
-    with pytest.raises(KeyboardInterrupt):
-        reduce_step(stage, killed)
-    assert not killed.state_dir.exists()
-
-    ran.clear()
-    resumed = ReduceJob(summaries, tmp_path / "killed", run_tasks=lambda fn, items: _counting(fn, items, ran))
-    reduce_step(stage, resumed)
-    assert len(ran) == total - 12
+    resumed, done, rerun = kill_then_resume(stage, summaries, tmp_path / "killed", 12)
+    assert done == 12 and rerun == total - 12
     assert _state_bytes(resumed) == _state_bytes(whole)
     assert not resumed.scratch.exists()  # intermediate files go once the state is committed
-
-
-def _counting(fn, items, ran: list[int]):
-    for i, item in enumerate(items):
-        ran.append(i)
-        yield i, fn(item)
 
 
 def test_bad_band_shape_is_refused() -> None:

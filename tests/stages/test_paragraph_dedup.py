@@ -13,6 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
+from reduce_kill import kill_then_resume
 
 from curate.engine.pipeline import reduce_step, run_in_memory, summarize_unit
 from curate.engine.recipe import parse_recipe
@@ -219,30 +220,8 @@ def test_killed_reduce_resumes_to_the_same_state(tmp_path, corpus) -> None:
     removal_rows = sum(pq.read_table(whole.state_dir / name).num_rows for name in _state_bytes(whole))
     assert removal_rows == len(corpus[2]) - 1  # one per banner occurrence after the first
 
-    ran: list[int] = []
-
-    def crashing(fn, items):
-        for i, item in enumerate(items):
-            if len(ran) == total // 2:
-                raise KeyboardInterrupt("killed")
-            ran.append(i)
-            yield i, fn(item)
-
-    killed = ReduceJob(summaries, tmp_path / "killed", run_tasks=crashing)
-    with pytest.raises(KeyboardInterrupt):
-        reduce_step(stage, killed)
-    assert not killed.state_dir.exists()
-    done = len(ran)
-    ran.clear()
-
-    def counting(fn, items):
-        for i, item in enumerate(items):
-            ran.append(i)
-            yield i, fn(item)
-
-    resumed = ReduceJob(summaries, tmp_path / "killed", run_tasks=counting)
-    reduce_step(stage, resumed)
-    assert len(ran) == total - done
+    resumed, done, rerun = kill_then_resume(stage, summaries, tmp_path / "killed", total // 2)
+    assert rerun == total - done
     assert _state_bytes(resumed) == _state_bytes(whole)
     assert not resumed.scratch.exists()
 

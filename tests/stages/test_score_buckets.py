@@ -10,6 +10,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 from pydantic import ValidationError
+from reduce_kill import kill_then_resume
 
 from curate.engine.pipeline import reduce_step, run_in_memory, summarize_unit
 from curate.engine.recipe import parse_recipe
@@ -148,27 +149,8 @@ def test_killed_bucket_reduce_resumes_to_the_same_state(tmp_path, monkeypatch) -
     whole = ReduceJob(summaries, tmp_path / "whole", workers=3)
     reduce_step(stage, whole)
     total = sum(len(records) for records in whole.steps_run.values())
-    ran: list[int] = []
-
-    def crashing(fn, items):
-        for i, item in enumerate(items):
-            if len(ran) == total // 2:
-                raise KeyboardInterrupt("killed")
-            ran.append(i)
-            yield i, fn(item)
-
-    with pytest.raises(KeyboardInterrupt):
-        reduce_step(stage, ReduceJob(summaries, tmp_path / "killed", workers=3, run_tasks=crashing))
-    done, ran[:] = len(ran), []
-
-    def counting(fn, items):
-        for i, item in enumerate(items):
-            ran.append(i)
-            yield i, fn(item)
-
-    resumed = ReduceJob(summaries, tmp_path / "killed", workers=1, run_tasks=counting)  # the plan is kept
-    reduce_step(stage, resumed)
-    assert 0 < done and len(ran) == total - done
+    resumed, done, rerun = kill_then_resume(stage, summaries, tmp_path / "killed", total // 2, workers=3, resume_workers=1)
+    assert 0 < done and rerun == total - done
     assert (resumed.state_dir / "state.parquet").read_bytes() == (whole.state_dir / "state.parquet").read_bytes()
 
 

@@ -3,19 +3,16 @@ partition count, unit split and worker count, and a killed reduce that resumes t
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from reduce_kill import kill_then_resume
+from reduce_helpers import kill_then_resume, state_bytes, write_summaries
 
-from curate.engine.pipeline import reduce_step, run_in_memory, summarize_unit
+from curate.engine.pipeline import reduce_step, run_in_memory
 from curate.engine.recipe import parse_recipe
 from curate.engine.reduce import ReduceJob
 from curate.engine.runner import run_recipe
-from curate.io.shards import write_parquet
 from curate.stages.exact_dedup import ExactDedup, ExactDedupParams
 
 
@@ -76,29 +73,16 @@ def test_without_normalising_only_identical_texts_are_duplicates() -> None:
     assert len(drops) < len(reference(table))
 
 
-def _summaries(folder: Path, stage: ExactDedup, units: list[pa.Table]) -> list[str]:
-    folder.mkdir()
-    paths = []
-    for i, unit in enumerate(units):
-        paths.append(str(folder / f"unit-{i:05d}.parquet"))
-        write_parquet(summarize_unit(stage, unit, i), Path(paths[-1]), "none")
-    return paths
-
-
-def _state_bytes(job: ReduceJob) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in sorted(job.state_dir.glob("unit-*.parquet"))}
-
-
 def test_state_bytes_do_not_depend_on_workers_or_partitions(tmp_path) -> None:
     stage = ExactDedup()
     units = _units(corpus(), 40)
-    summaries = _summaries(tmp_path / "s", stage, units)
+    summaries = write_summaries(tmp_path / "s", stage, units)
     states = []
     for workers, partitions in ((1, None), (3, None), (7, None), (2, 5)):
         job = ReduceJob(summaries, tmp_path / f"w{workers}-p{partitions}", workers=workers)
         reduce_step(ExactDedup(ExactDedupParams(partitions=partitions)), job)
         assert len(job.steps_run["first"]) == (partitions or workers)
-        states.append(_state_bytes(job))
+        states.append(state_bytes(job))
     assert len(states[0]) == len(units) and all(s == states[0] for s in states)
     rows = pa.concat_tables([pq.read_table(tmp_path / "w1-pNone" / "state" / name) for name in states[0]])
     assert rows.column_names == ["_unit", "_row", "dup_of"] and rows.num_rows == len(reference(corpus()))
@@ -106,13 +90,13 @@ def test_state_bytes_do_not_depend_on_workers_or_partitions(tmp_path) -> None:
 
 def test_killed_reduce_resumes_to_the_same_state(tmp_path) -> None:
     stage = ExactDedup(ExactDedupParams(partitions=4))
-    summaries = _summaries(tmp_path / "s", stage, _units(corpus(), 40))
+    summaries = write_summaries(tmp_path / "s", stage, _units(corpus(), 40))
     whole = ReduceJob(summaries, tmp_path / "whole")
     reduce_step(stage, whole)
     total = sum(len(records) for records in whole.steps_run.values())
     resumed, done, rerun = kill_then_resume(stage, summaries, tmp_path / "killed", total // 2, resume_workers=3)
     assert rerun == total - done
-    assert _state_bytes(resumed) == _state_bytes(whole)
+    assert state_bytes(resumed) == state_bytes(whole)
     assert not resumed.scratch.exists()
 
 

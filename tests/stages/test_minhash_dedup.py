@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from minhash_fixtures import near_duplicate_corpus, precision_recall
 from pydantic import ValidationError
-from reduce_kill import kill_then_resume
+from reduce_helpers import kill_then_resume, state_bytes, write_summaries
 
 from curate.engine.pipeline import reduce_step, run_in_memory, summarize_unit
 from curate.engine.reduce import ReduceJob
-from curate.io.shards import write_parquet
 from curate.stages.minhash_dedup import MinhashDedup, MinhashDedupParams
 
 
@@ -125,33 +122,21 @@ def test_same_result_for_any_partition_count(corpus) -> None:
         assert kept_p.equals(kept) and rejected_p.equals(rejected)
 
 
-def _summaries(folder: Path, stage: MinhashDedup, units: list[pa.Table]) -> list[str]:
-    paths = []
-    for i, unit in enumerate(units):
-        paths.append(str(folder / f"unit-{i:05d}.parquet"))
-        write_parquet(summarize_unit(stage, unit, i), Path(paths[-1]), "none")
-    return paths
-
-
-def _state_bytes(job: ReduceJob) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in sorted(job.state_dir.glob("unit-*.parquet"))}
-
-
 def test_killed_reduce_resumes_without_redoing_finished_tasks(tmp_path, corpus) -> None:
     stage = MinhashDedup(MinhashDedupParams(partitions=5))
     units = _units(corpus.table, 200)
     (tmp_path / "s").mkdir()
-    summaries = _summaries(tmp_path / "s", stage, units)
+    summaries = write_summaries(tmp_path / "s", stage, units)
     assert summarize_unit(MinhashDedup(), units[1], 1).equals(pq.read_table(summaries[1]))  # a restart hashes alike
 
     whole = ReduceJob(summaries, tmp_path / "whole")
     reduce_step(stage, whole)
     total = sum(len(records) for records in whole.steps_run.values())
-    assert len(_state_bytes(whole)) == len(units)
+    assert len(state_bytes(whole)) == len(units)
 
     resumed, done, rerun = kill_then_resume(stage, summaries, tmp_path / "killed", 12)
     assert done == 12 and rerun == total - 12
-    assert _state_bytes(resumed) == _state_bytes(whole)
+    assert state_bytes(resumed) == state_bytes(whole)
     assert not resumed.scratch.exists()  # intermediate files go once the state is committed
 
 

@@ -13,13 +13,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
-from reduce_kill import kill_then_resume
+from reduce_helpers import kill_then_resume, state_bytes, write_summaries
 
-from curate.engine.pipeline import reduce_step, run_in_memory, summarize_unit
+from curate.engine.pipeline import reduce_step, run_in_memory
 from curate.engine.recipe import parse_recipe
 from curate.engine.reduce import ReduceJob
 from curate.engine.runner import run_recipe
-from curate.io.shards import write_parquet
 from curate.stages.paragraph_dedup import REMOVED, ParagraphDedup, ParagraphDedupParams
 
 SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample" / "web-00002.parquet"
@@ -196,33 +195,20 @@ def test_lines_are_deduplicated_with_unit_line(base) -> None:
     assert out[1:] == [t.replace(NAV + "\n", "", 1) for t in texts[1:]]
 
 
-def _summaries(folder: Path, stage: ParagraphDedup, units: list[pa.Table]) -> list[str]:
-    folder.mkdir()
-    paths = []
-    for i, unit in enumerate(units):
-        paths.append(str(folder / f"unit-{i:05d}.parquet"))
-        write_parquet(summarize_unit(stage, unit, i), Path(paths[-1]), "none")
-    return paths
-
-
-def _state_bytes(job: ReduceJob) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in sorted(job.state_dir.glob("unit-*.parquet"))}
-
-
 def test_killed_reduce_resumes_to_the_same_state(tmp_path, corpus) -> None:
     stage = ParagraphDedup(ParagraphDedupParams(partitions=4))
     units = _units(corpus[0], 20)
-    summaries = _summaries(tmp_path / "s", stage, units)
+    summaries = write_summaries(tmp_path / "s", stage, units)
     whole = ReduceJob(summaries, tmp_path / "whole")
     reduce_step(stage, whole)
     total = sum(len(records) for records in whole.steps_run.values())
-    assert len(_state_bytes(whole)) == len(units)
-    removal_rows = sum(pq.read_table(whole.state_dir / name).num_rows for name in _state_bytes(whole))
+    assert len(state_bytes(whole)) == len(units)
+    removal_rows = sum(pq.read_table(whole.state_dir / name).num_rows for name in state_bytes(whole))
     assert removal_rows == len(corpus[2]) - 1  # one per banner occurrence after the first
 
     resumed, done, rerun = kill_then_resume(stage, summaries, tmp_path / "killed", total // 2)
     assert rerun == total - done
-    assert _state_bytes(resumed) == _state_bytes(whole)
+    assert state_bytes(resumed) == state_bytes(whole)
     assert not resumed.scratch.exists()
 
 

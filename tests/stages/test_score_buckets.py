@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -10,13 +9,12 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 from pydantic import ValidationError
-from reduce_kill import kill_then_resume
+from reduce_helpers import kill_then_resume, write_summaries
 
-from curate.engine.pipeline import reduce_step, run_in_memory, summarize_unit
+from curate.engine.pipeline import reduce_step, run_in_memory
 from curate.engine.recipe import parse_recipe
 from curate.engine.reduce import ReduceJob
 from curate.engine.runner import run_recipe
-from curate.io.shards import write_parquet
 from curate.stages.lib import exact_quantiles
 from curate.stages.score_buckets import ScoreBuckets, ScoreBucketsParams
 
@@ -103,15 +101,6 @@ def _scores(n: int = 3000, seed: int = 3) -> dict[str, np.ndarray]:
     return {"a": rng.normal(size=n), "ties": ties, "signed": signed, "none": np.full(n, np.nan)}
 
 
-def _summaries(folder: Path, stage, tables: list[pa.Table]) -> list[str]:
-    folder.mkdir(parents=True)
-    paths = []
-    for i, table in enumerate(tables):
-        paths.append(str(folder / f"unit-{i:05d}.parquet"))
-        write_parquet(summarize_unit(stage, table, i), Path(paths[-1]), "none")
-    return paths
-
-
 def _score_units(scores: dict[str, np.ndarray], parts: int) -> list[pa.Table]:
     n = len(next(iter(scores.values())))
     return [pa.table({"id": [f"d{i}" for i in c], "text": ["t"] * len(c), **{k: v[c] for k, v in scores.items()}}) for c in np.array_split(np.arange(n), parts)]
@@ -122,7 +111,7 @@ def test_bounded_reduce_is_np_quantile_for_any_worker_count(tmp_path, monkeypatc
     monkeypatch.setattr(exact_quantiles, "COLLECT", collect)  # 3: every pass narrows by 12 bits, up to six passes
     scores = _scores()
     stage = ScoreBuckets(ScoreBucketsParams(columns=list(scores), buckets=20))
-    summaries = _summaries(tmp_path / "s", stage, _score_units(scores, 9))
+    summaries = write_summaries(tmp_path / "s", stage, _score_units(scores, 9))
     states = []
     for workers in (1, 3, 7):
         job = ReduceJob(summaries, tmp_path / f"w{workers}", workers=workers)
@@ -145,7 +134,7 @@ def test_killed_bucket_reduce_resumes_to_the_same_state(tmp_path, monkeypatch) -
     monkeypatch.setattr(exact_quantiles, "COLLECT", 3)
     scores = _scores(seed=4)
     stage = ScoreBuckets(ScoreBucketsParams(columns=["a", "ties", "signed"]))
-    summaries = _summaries(tmp_path / "s", stage, _score_units(scores, 6))
+    summaries = write_summaries(tmp_path / "s", stage, _score_units(scores, 6))
     whole = ReduceJob(summaries, tmp_path / "whole", workers=3)
     reduce_step(stage, whole)
     total = sum(len(records) for records in whole.steps_run.values())

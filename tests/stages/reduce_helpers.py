@@ -1,4 +1,4 @@
-"""Kill a parallel reduce part-way, resume it, and count what the resume ran (shared by the dedup and bucket tests)."""
+"""Shared by the parallel-reduce tests (dedup, buckets): write unit summaries, kill a reduce part-way and resume it."""
 
 from __future__ import annotations
 
@@ -6,8 +6,24 @@ from pathlib import Path
 
 import pytest
 
-from curate.engine.pipeline import reduce_step
+from curate.engine.pipeline import reduce_step, summarize_unit
 from curate.engine.reduce import ReduceJob
+from curate.io.shards import write_parquet
+
+
+def write_summaries(folder: Path, stage, units: list) -> list[str]:
+    """Each unit's summary as the pipeline writes it, ``unit-NNNNN.parquet`` in ``folder``; their paths."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i, unit in enumerate(units):
+        paths.append(str(folder / f"unit-{i:05d}.parquet"))
+        write_parquet(summarize_unit(stage, unit, i), Path(paths[-1]), "none")
+    return paths
+
+
+def state_bytes(job: ReduceJob) -> dict[str, bytes]:
+    """The bytes of every per-unit state file of a finished reduce, by name."""
+    return {p.name: p.read_bytes() for p in sorted(job.state_dir.glob("unit-*.parquet"))}
 
 
 def kill_then_resume(stage, summaries: list[str], folder: Path, kill_after: int, *, workers: int = 1, resume_workers: int | None = None) -> tuple[ReduceJob, int, int]:

@@ -257,7 +257,10 @@ def train(
             losses = []
             history.append({"step": step, "tokens": step * tokens_per_step, "loss": round(loss_value, 5), "lr": lr})
             if not quiet and rank == 0:
-                print(f"step {step}/{total}  loss {loss_value:.4f}  lr {lr:.2e}", flush=True)
+                elapsed = seconds + time.perf_counter() - t0
+                rate, left = step * tokens_per_step / max(elapsed, 1e-9), (total - step) * elapsed / step
+                print(f"step {step}/{total}  loss {loss_value:.4f}  lr {lr:.2e}  {rate:,.0f} tokens/s  "
+                      f"ETA {int(left) // 60}:{int(left) % 60:02d}", flush=True)
         seconds += time.perf_counter() - t0
         if cfg.checkpoint_every and step % cfg.checkpoint_every == 0 and step < end:
             _save(rank, world, ckpt, model, opt, _state(run_key, step, history, seconds, losses, total))

@@ -157,6 +157,11 @@ def run_map_step(step: str, stage: MapStage, table: pa.Table, stats: StepStats) 
     dropped = _concat(dropped_parts) if dropped_parts else None
     if isinstance(stage, ExpandStage):
         stats.outputs = (stats.outputs or 0) + kept.num_rows + (dropped.num_rows if dropped is not None else 0)
+    return _counted(stats, kept, dropped, start)
+
+
+def _counted(stats: StepStats, kept: pa.Table, dropped: pa.Table | None, start: float) -> tuple[pa.Table, pa.Table | None]:
+    """Add a step's kept and dropped rows, their characters and its time to ``stats``; pass the tables on."""
     stats.kept += kept.num_rows
     stats.dropped += dropped.num_rows if dropped is not None else 0
     stats.chars_kept += text_lengths(kept)
@@ -189,12 +194,7 @@ def run_global_apply(
     if verdict.keep is not None:
         kept, dropped = _split(verdict.table, np.asarray(verdict.keep, dtype=bool), verdict.reasons, step, stage)
         stats.reasons.update(dropped.column(DROP_REASON).to_pylist())
-    stats.kept += kept.num_rows
-    stats.dropped += dropped.num_rows if dropped is not None else 0
-    stats.chars_kept += text_lengths(kept)
-    stats.chars_dropped += text_lengths(dropped) if dropped is not None else 0
-    stats.seconds += time.perf_counter() - start
-    return kept, dropped
+    return _counted(stats, kept, dropped, start)
 
 
 def summarize_unit(stage: GlobalStage, table: pa.Table, unit: int) -> pa.Table:

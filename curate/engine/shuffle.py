@@ -9,6 +9,7 @@ written atomically and deterministically a re-run sender rewrites identical file
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -48,3 +49,15 @@ def receive(root: Path, partition: int, schema: pa.Schema) -> pa.Table:
     if not files:
         return schema.empty_table()
     return pa.concat_tables([pq.read_table(f, schema=schema) for f in files])
+
+
+def unit_slices(nodes: np.ndarray, units: Iterable[int]) -> Iterator[tuple[int, int, int]]:
+    """``(unit, lo, hi)``: where each unit's rows lie in ``nodes`` (``unit << 32 | row``, sorted ascending).
+
+    Reduce tasks that write one state file per unit receive their group's rows, sort them by node and cut
+    them here, so every unit's state is in input order whatever the partitioning.
+    """
+    owner = nodes >> 32
+    for unit in units:
+        lo, hi = np.searchsorted(owner, [unit, unit + 1])
+        yield unit, int(lo), int(hi)

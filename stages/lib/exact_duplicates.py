@@ -31,7 +31,7 @@ import pyarrow.parquet as pq
 
 from curate.core.schema import ID, ROW, UNIT
 from curate.engine.reduce import ReduceJob, ShufflePlan, node_of, plan_shuffle, unit_state_name
-from curate.engine.shuffle import partition_of, receive, send
+from curate.engine.shuffle import partition_of, receive, send, unit_slices
 from curate.io.shards import write_parquet
 
 HASH = "hash"
@@ -97,9 +97,7 @@ def state_task(dp: DedupPlan, group: int) -> int:
     order = np.argsort(table.column("node").to_numpy(), kind="stable")
     table = table.take(pa.array(order))
     node = table.column("node").to_numpy()
-    units = node >> 32
-    for unit in dp.units(group):
-        lo, hi = np.searchsorted(units, [unit, unit + 1])
+    for unit, lo, hi in unit_slices(node, dp.units(group)):
         state = pa.table(
             {
                 UNIT: pa.array(np.full(hi - lo, unit, dtype=np.int64)),

@@ -36,7 +36,7 @@ import pyarrow.parquet as pq
 
 from curate.core.schema import ID, ROW, UNIT
 from curate.engine.reduce import ReduceJob, ShufflePlan, node_of, plan_shuffle, unit_state_name
-from curate.engine.shuffle import partition_of, receive, send
+from curate.engine.shuffle import partition_of, receive, send, unit_slices
 from curate.io.shards import write_parquet
 from curate.stages.lib import minhash as mh
 
@@ -188,9 +188,7 @@ def state_task(cp: ClusterPlan, group: int) -> int:
     order = np.argsort(labels.column("node").to_numpy(), kind="stable")
     labels = labels.take(pa.array(order))
     node = labels.column("node").to_numpy()
-    units = node >> 32
-    for unit in cp.units(group):
-        lo, hi = np.searchsorted(units, [unit, unit + 1])
+    for unit, lo, hi in unit_slices(node, cp.units(group)):
         rows = labels.slice(lo, hi - lo)
         kept = pc.equal(rows.column("node"), rows.column("center"))
         table = pa.table(

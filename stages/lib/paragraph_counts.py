@@ -31,7 +31,7 @@ import pyarrow.parquet as pq
 
 from curate.core.schema import ROW, UNIT
 from curate.engine.reduce import ReduceJob, ShufflePlan, node_of, plan_shuffle, unit_state_name
-from curate.engine.shuffle import partition_of, receive, send
+from curate.engine.shuffle import partition_of, receive, send, unit_slices
 from curate.io.shards import write_parquet
 
 HASH = "hash"
@@ -99,9 +99,7 @@ def state_task(cp: CountPlan, group: int) -> int:
     key, node = table.column(HASH).to_numpy(), table.column("node").to_numpy()
     order = np.lexsort((key, node))
     key, node = key[order], node[order]
-    units = node >> 32
-    for unit in cp.units(group):
-        lo, hi = np.searchsorted(units, [unit, unit + 1])
+    for unit, lo, hi in unit_slices(node, cp.units(group)):
         state = pa.table(
             {
                 UNIT: pa.array(np.full(hi - lo, unit, dtype=np.int64)),

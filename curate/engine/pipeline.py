@@ -11,6 +11,7 @@ from __future__ import annotations
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,6 +34,14 @@ from curate.io.shards import write_parquet
 
 Step = tuple[str, Stage]
 
+#: Distinct drop reasons a step's statistics count one by one. Past that many, every reason that carries a
+#: per-document detail after ``=`` (``exact_dedup:dup_of=<id>``) is counted by its kind
+#: (``exact_dedup:dup_of=*``): otherwise the stats a worker commits per unit, and the sum the driver makes
+#: of them, would grow with the documents dropped (a 10M-document run once held 3M ids on the driver).
+#: The outcome depends only on how many distinct reasons the whole run had, not on the order of adding.
+DISTINCT_REASONS = 1000
+FOLDED = "=*"
+
 
 @dataclass
 class StepStats:
@@ -48,14 +57,28 @@ class StepStats:
     outputs: int | None = None  # expand steps only: new documents made (kept + dropped)
     reasons: Counter = field(default_factory=Counter)
     counters: Counter = field(default_factory=Counter)  # what the stage reported doing (Verdict.counters)
+    _folded: bool = field(default=False, repr=False, compare=False)  # reasons counted by kind (see DISTINCT_REASONS)
 
     def add(self, other: StepStats) -> None:
         if other.outputs is not None:
             self.outputs = (self.outputs or 0) + other.outputs
         for name in ("docs_in", "kept", "dropped", "chars_in", "chars_kept", "chars_dropped", "seconds"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
-        self.reasons.update(other.reasons)
+        self.count_reasons(other.reasons)
         self.counters.update(other.counters)
+
+    def count_reasons(self, reasons: Iterable[str] | Counter) -> None:
+        """Add reasons (or a Counter of them), folding details into kinds past :data:`DISTINCT_REASONS`."""
+        if not isinstance(reasons, Counter):
+            reasons = Counter(reasons)
+        was_folded = self._folded or any(r.endswith(FOLDED) for r in reasons)
+        self.reasons.update(reasons)
+        if was_folded or len(self.reasons) > DISTINCT_REASONS:
+            folded: Counter = Counter()
+            for reason, n in self.reasons.items():
+                folded[reason.split("=", 1)[0] + FOLDED if "=" in reason else reason] += n
+            self.reasons = folded
+            self._folded = True
 
     def to_json(self) -> dict:
         extra = {"outputs": self.outputs} if self.outputs is not None else {}
@@ -75,7 +98,9 @@ class StepStats:
 
     @classmethod
     def from_json(cls, data: dict) -> StepStats:
-        return cls(**{**data, "reasons": Counter(data.get("reasons", {})), "counters": Counter(data.get("counters", {}))})
+        stats = cls(**{**data, "reasons": Counter(), "counters": Counter(data.get("counters", {}))})
+        stats.count_reasons(Counter(data.get("reasons", {})))
+        return stats
 
 
 @dataclass
@@ -152,7 +177,7 @@ def run_map_step(step: str, stage: MapStage, table: pa.Table, stats: StepStats) 
         kept, dropped = _split(verdict.table, keep, verdict.reasons, step, stage)
         kept_parts.append(kept)
         dropped_parts.append(dropped)
-        stats.reasons.update(dropped.column(DROP_REASON).to_pylist())
+        stats.count_reasons(dropped.column(DROP_REASON).to_pylist())
     kept = _concat(kept_parts) if kept_parts else _empty_like(stage, table)
     dropped = _concat(dropped_parts) if dropped_parts else None
     if isinstance(stage, ExpandStage):
@@ -193,7 +218,7 @@ def run_global_apply(
     kept = verdict.table
     if verdict.keep is not None:
         kept, dropped = _split(verdict.table, np.asarray(verdict.keep, dtype=bool), verdict.reasons, step, stage)
-        stats.reasons.update(dropped.column(DROP_REASON).to_pylist())
+        stats.count_reasons(dropped.column(DROP_REASON).to_pylist())
     return _counted(stats, kept, dropped, start)
 
 

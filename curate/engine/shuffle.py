@@ -9,7 +9,7 @@ written atomically and deterministically a re-run sender rewrites identical file
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -42,13 +42,27 @@ def send(table: pa.Table, partition: np.ndarray, root: Path, sender: str) -> int
     return table.num_rows
 
 
-def receive(root: Path, partition: int, schema: pa.Schema) -> pa.Table:
-    """Every row sent to ``partition`` under ``root``, senders in name order (empty when none were)."""
+def _sent(root: Path, partition: int) -> list[Path]:
     folder = root / f"{partition:05d}"
-    files = sorted(folder.glob("*.parquet")) if folder.exists() else []
-    if not files:
-        return schema.empty_table()
-    return pa.concat_tables([pq.read_table(f, schema=schema) for f in files])
+    return sorted(folder.glob("*.parquet")) if folder.exists() else []
+
+
+def received_rows(root: Path, partition: int) -> int:
+    """How many rows were sent to ``partition`` (Parquet footers only): a task sizes its passes with it."""
+    return sum(pq.ParquetFile(f).metadata.num_rows for f in _sent(root, partition))
+
+
+def receive(root: Path, partition: int, schema: pa.Schema, where: Callable[[pa.Table], np.ndarray] | None = None) -> pa.Table:
+    """Every row sent to ``partition`` under ``root``, senders in name order (empty when none were).
+
+    ``where``: a mask of the rows to keep, applied to each sender's file as it is read, so a task can take
+    its partition in several passes and hold only one pass's rows (plus one file) at a time.
+    """
+    tables = []
+    for f in _sent(root, partition):
+        table = pq.read_table(f, schema=schema)
+        tables.append(table if where is None else table.filter(pa.array(where(table))))
+    return pa.concat_tables(tables) if tables else schema.empty_table()
 
 
 def unit_slices(nodes: np.ndarray, units: Iterable[int]) -> Iterator[tuple[int, int, int]]:

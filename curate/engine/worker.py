@@ -116,7 +116,7 @@ class Worker:
             read.docs_in, read.kept, read.dropped = table.num_rows + bad.num_rows, table.num_rows, bad.num_rows
             read.chars_kept = read.chars_in = text_lengths(table)
             # counted by kind ("read:bad JSON"); the rows in rejected/ keep the full reason with file and line
-            read.reasons.update(r.split(" at ", 1)[0].split(" (", 1)[0] for r in bad.column("drop_reason").to_pylist())
+            read.count_reasons(r.split(" at ", 1)[0].split(" (", 1)[0] for r in bad.column("drop_reason").to_pylist())
             stats[READ_STAGE] = read
             carried = [bad] if bad.num_rows else []
         else:
@@ -145,7 +145,7 @@ class Worker:
                     done.unlink(missing_ok=True)
                 raise
         else:
-            name, stage = phase.summarize  # type: ignore[misc]
+            _name, stage = phase.summarize  # type: ignore[misc]
             summary = summarize_unit(stage, table, unit.index)
             written += [self.paths.summary(phase_index, unit.index), self.paths.staged(phase_index, unit.index)]
             write_parquet(summary, written[0], "zstd", 1)

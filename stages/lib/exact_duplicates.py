@@ -31,12 +31,13 @@ import pyarrow.parquet as pq
 
 from curate.core.schema import ID, ROW, UNIT
 from curate.engine.reduce import ReduceJob, ShufflePlan, node_of, plan_shuffle, unit_state_name
-from curate.engine.shuffle import partition_of, receive, send, unit_slices
+from curate.engine.shuffle import partition_of, receive, received_rows, send, unit_slices
 from curate.io.shards import write_parquet
 
 HASH = "hash"
 DUP_OF = "dup_of"
-DOCS_PER_PARTITION = 4_000_000  # ~0.25 GB per `first` task
+DOCS_PER_PARTITION = 4_000_000  # partitions: P = docs / this (files per shuffle: groups × P)
+ROWS_PER_PASS = 1_000_000  # rows a route or first task holds at once (~100 MB): larger ones take passes
 _COPIES = pa.schema([(HASH, pa.uint64()), ("node", pa.int64()), (ID, pa.string())])
 _DROPS = pa.schema([("node", pa.int64()), (DUP_OF, pa.string())])
 
@@ -62,23 +63,53 @@ def run(job: ReduceJob, dp: DedupPlan) -> int:
 
 
 def route_task(dp: DedupPlan, group: int) -> int:
-    """Send every (hash, position, id) row of a group's units to partition ``hash mod P``."""
-    tables = []
-    for unit in dp.units(group):
-        table = pq.read_table(dp.summaries[unit], columns=[HASH, ID, ROW])
-        node = pa.array(node_of(unit, table.column(ROW).to_numpy()))
-        tables.append(pa.table([table.column(HASH), node, pc.cast(table.column(ID), pa.string())], schema=_COPIES))
-    if not tables:
-        return 0
-    rows = pa.concat_tables(tables).combine_chunks()
-    key = rows.column(HASH).to_numpy()
-    # xxhash64 values are uniform already: no extra mixing before the modulo
-    return send(rows, partition_of(key, dp.partitions, spread=False), dp.path("copies"), f"g{group:05d}")
+    """Send every (hash, position, id) row of a group's units to partition ``hash mod P``.
+
+    In passes of about :data:`ROWS_PER_PASS` rows: pass ``s`` reads the group's summaries again and sends
+    only the partitions ``p mod passes == s``, so each partition file is still written once, whole.
+    """
+    units = dp.units(group)
+    rows = sum(pq.ParquetFile(dp.summaries[u]).metadata.num_rows for u in units)
+    passes = min(dp.partitions, max(1, -(-rows // ROWS_PER_PASS)))
+    sent = 0
+    for s in range(passes):
+        tables = []
+        for unit in units:
+            table = pq.read_table(dp.summaries[unit], columns=[HASH, ID, ROW])
+            if passes > 1:
+                mine = partition_of(table.column(HASH).to_numpy(), dp.partitions, spread=False) % passes == s
+                table = table.filter(pa.array(mine))
+            node = pa.array(node_of(unit, table.column(ROW).to_numpy()))
+            tables.append(pa.table([table.column(HASH), node, pc.cast(table.column(ID), pa.string())], schema=_COPIES))
+        if not tables:
+            continue
+        copies = pa.concat_tables(tables).combine_chunks()
+        del tables
+        # xxhash64 values are uniform already: no extra mixing before the modulo
+        sent += send(copies, partition_of(copies.column(HASH).to_numpy(), dp.partitions, spread=False), dp.path("copies"), f"g{group:05d}")
+    return sent
 
 
 def first_task(dp: DedupPlan, part: int) -> int:
-    """Keep the first copy of each of the partition's texts; route the others, named by it, to their groups."""
-    table = receive(dp.path("copies"), part, _COPIES)
+    """Keep the first copy of each of the partition's texts; route the others, named by it, to their groups.
+
+    In passes of about :data:`ROWS_PER_PASS` rows, split by ``(hash div P) mod passes``: every copy of a
+    text is in the same pass, so each pass decides its texts alone.
+    """
+    root = dp.path("copies")
+    passes = max(1, -(-received_rows(root, part) // ROWS_PER_PASS))
+    if passes == 1:
+        return _first(dp, receive(root, part, _COPIES), f"p{part:05d}")
+    divisor, count = np.uint64(dp.partitions), np.uint64(passes)
+    drops = 0
+    for s in range(passes):
+        table = receive(root, part, _COPIES, lambda t, s=s: t.column(HASH).to_numpy() // divisor % count == s)
+        drops += _first(dp, table, f"p{part:05d}-{s:03d}")
+    return drops
+
+
+def _first(dp: DedupPlan, table: pa.Table, sender: str) -> int:
+    """Sort (hash, position) rows, keep each hash's first, send the others to their groups; returns the drops."""
     key, node = table.column(HASH).to_numpy(), table.column("node").to_numpy()
     order = np.lexsort((node, key))
     key, node = key[order], node[order]
@@ -87,7 +118,7 @@ def first_task(dp: DedupPlan, part: int) -> int:
     dup = ~first
     dup_of = table.column(ID).take(pa.array(kept_at[dup]))
     drops = pa.table([pa.array(node[dup]), dup_of], schema=_DROPS)
-    send(drops, dp.group_of(node[dup]), dp.path("drops"), f"p{part:05d}")
+    send(drops, dp.group_of(node[dup]), dp.path("drops"), sender)
     return int(dup.sum())
 
 

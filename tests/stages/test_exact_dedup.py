@@ -14,6 +14,7 @@ from curate.engine.recipe import parse_recipe
 from curate.engine.reduce import ReduceJob
 from curate.engine.runner import run_recipe
 from curate.stages.exact_dedup import ExactDedup, ExactDedupParams
+from curate.stages.lib import exact_duplicates as duplicates
 
 
 def corpus(n: int = 600, seed: int = 0) -> pa.Table:
@@ -86,6 +87,30 @@ def test_state_bytes_do_not_depend_on_workers_or_partitions(tmp_path) -> None:
     assert len(states[0]) == len(units) and all(s == states[0] for s in states)
     rows = pa.concat_tables([pq.read_table(tmp_path / "w1-pNone" / "state" / name) for name in states[0]])
     assert rows.column_names == ["_unit", "_row", "dup_of"] and rows.num_rows == len(reference(corpus()))
+
+
+@pytest.mark.parametrize("rows_per_pass", [7, 50, 130])
+def test_tasks_taken_in_passes_leave_the_same_state(tmp_path, monkeypatch, rows_per_pass) -> None:
+    """Route and first tasks over more than ROWS_PER_PASS rows hold one pass at a time: same state bytes."""
+    stage = ExactDedup(ExactDedupParams(partitions=3))
+    summaries = write_summaries(tmp_path / "s", stage, _units(corpus(), 40))
+    receive = duplicates.receive
+
+    def reduced(name: str) -> tuple[ReduceJob, list[int]]:
+        """The reduce, and the rows each first task's receive held (the state tasks' receives come last)."""
+        held: list[int] = []
+        monkeypatch.setattr(duplicates, "receive", lambda *a, **k: held.append((t := receive(*a, **k)).num_rows) or t)
+        job = ReduceJob(summaries, tmp_path / name)
+        reduce_step(stage, job)
+        return job, held[: len(held) - len(job.steps_run["state"])]
+
+    whole, whole_held = reduced("whole")
+    assert len(whole_held) == 3 and sum(whole_held) == 600
+    monkeypatch.setattr(duplicates, "ROWS_PER_PASS", rows_per_pass)
+    passed, passed_held = reduced("passes")
+    assert state_bytes(passed) == state_bytes(whole)
+    assert len(passed_held) > 3 and sum(passed_held) == 600  # every row once, over several passes
+    assert max(passed_held) < max(whole_held)  # each pass held fewer rows than a whole partition
 
 
 def test_killed_reduce_resumes_to_the_same_state(tmp_path) -> None:

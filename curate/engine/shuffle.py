@@ -55,13 +55,18 @@ def received_rows(root: Path, partition: int) -> int:
 def receive(root: Path, partition: int, schema: pa.Schema, where: Callable[[pa.Table], np.ndarray] | None = None) -> pa.Table:
     """Every row sent to ``partition`` under ``root``, senders in name order (empty when none were).
 
-    ``where``: a mask of the rows to keep, applied to each sender's file as it is read, so a task can take
-    its partition in several passes and hold only one pass's rows (plus one file) at a time.
+    ``where``: a mask of the rows to keep, applied to each row group of each sender's file as it is read, so
+    a task can take its partition in several passes and hold only one pass's rows at a time.
     """
     tables = []
     for f in _sent(root, partition):
-        table = pq.read_table(f, schema=schema)
-        tables.append(table if where is None else table.filter(pa.array(where(table))))
+        if where is None:
+            tables.append(pq.read_table(f, schema=schema))
+            continue
+        file = pq.ParquetFile(f)
+        for i in range(file.num_row_groups):
+            table = file.read_row_group(i).cast(schema)
+            tables.append(table.filter(pa.array(where(table))))
     return pa.concat_tables(tables) if tables else schema.empty_table()
 
 

@@ -65,20 +65,24 @@ def run(job: ReduceJob, dp: DedupPlan) -> int:
 def route_task(dp: DedupPlan, group: int) -> int:
     """Send every (hash, position, id) row of a group's units to partition ``hash mod P``.
 
-    In passes of about :data:`ROWS_PER_PASS` rows: pass ``s`` reads the group's summaries again and sends
-    only the partitions ``p mod passes == s``, so each partition file is still written once, whole.
+    In passes of about :data:`ROWS_PER_PASS` rows, each reading the group's summaries again: pass ``s``
+    sends the partitions ``p mod passes == s`` (each partition file written once, whole), or, when there
+    are more passes than partitions (a small run), the rows ``(hash div P) mod passes == s`` as a file of
+    its own.
     """
     units = dp.units(group)
     rows = sum(pq.ParquetFile(dp.summaries[u]).metadata.num_rows for u in units)
-    passes = min(dp.partitions, max(1, -(-rows // ROWS_PER_PASS)))
+    passes = max(1, -(-rows // ROWS_PER_PASS))
+    by_partition = passes <= dp.partitions
     sent = 0
     for s in range(passes):
         tables = []
         for unit in units:
             table = pq.read_table(dp.summaries[unit], columns=[HASH, ID, ROW])
             if passes > 1:
-                mine = partition_of(table.column(HASH).to_numpy(), dp.partitions, spread=False) % passes == s
-                table = table.filter(pa.array(mine))
+                key = table.column(HASH).to_numpy()
+                pass_of = partition_of(key, dp.partitions, spread=False) if by_partition else key // np.uint64(dp.partitions)
+                table = table.filter(pa.array(pass_of % passes == s))
             node = pa.array(node_of(unit, table.column(ROW).to_numpy()))
             tables.append(pa.table([table.column(HASH), node, pc.cast(table.column(ID), pa.string())], schema=_COPIES))
         if not tables:
@@ -86,7 +90,8 @@ def route_task(dp: DedupPlan, group: int) -> int:
         copies = pa.concat_tables(tables).combine_chunks()
         del tables
         # xxhash64 values are uniform already: no extra mixing before the modulo
-        sent += send(copies, partition_of(copies.column(HASH).to_numpy(), dp.partitions, spread=False), dp.path("copies"), f"g{group:05d}")
+        where = partition_of(copies.column(HASH).to_numpy(), dp.partitions, spread=False)
+        sent += send(copies, where, dp.path("copies"), f"g{group:05d}" if by_partition else f"g{group:05d}-{s:03d}")
     return sent
 
 

@@ -128,18 +128,33 @@ def _first(dp: DedupPlan, table: pa.Table, sender: str) -> int:
 
 
 def state_task(dp: DedupPlan, group: int) -> int:
-    """One state file per unit of the group (empty when it has no duplicates), rows in input order."""
-    table = receive(dp.path("drops"), group, _DROPS)
-    order = np.argsort(table.column("node").to_numpy(), kind="stable")
-    table = table.take(pa.array(order))
-    node = table.column("node").to_numpy()
-    for unit, lo, hi in unit_slices(node, dp.units(group)):
-        state = pa.table(
-            {
-                UNIT: pa.array(np.full(hi - lo, unit, dtype=np.int64)),
-                ROW: pa.array(node[lo:hi] & 0xFFFFFFFF, pa.int64()),
-                DUP_OF: table.column(DUP_OF).slice(lo, hi - lo),
-            }
-        )
-        write_parquet(state, Path(dp.state) / unit_state_name(unit), "zstd", 1)
-    return table.num_rows
+    """One state file per unit of the group (empty when it has no duplicates), rows in input order.
+
+    A group with more than :data:`ROWS_PER_PASS` drop rows is taken in passes over runs of its units.
+    """
+    root, units = dp.path("drops"), dp.units(group)
+    passes = min(len(units), max(1, -(-received_rows(root, group) // ROWS_PER_PASS)))
+    total = 0
+    for run in np.array_split(np.arange(units.start, units.stop), passes):
+        lo_unit, hi_unit = int(run[0]), int(run[-1]) + 1
+        where = None if passes == 1 else (lambda t, a=lo_unit, b=hi_unit: _unit_in(t, a, b))
+        table = receive(root, group, _DROPS, where)
+        order = np.argsort(table.column("node").to_numpy(), kind="stable")
+        table = table.take(pa.array(order))
+        node = table.column("node").to_numpy()
+        for unit, lo, hi in unit_slices(node, range(lo_unit, hi_unit)):
+            state = pa.table(
+                {
+                    UNIT: pa.array(np.full(hi - lo, unit, dtype=np.int64)),
+                    ROW: pa.array(node[lo:hi] & 0xFFFFFFFF, pa.int64()),
+                    DUP_OF: table.column(DUP_OF).slice(lo, hi - lo),
+                }
+            )
+            write_parquet(state, Path(dp.state) / unit_state_name(unit), "zstd", 1)
+        total += table.num_rows
+    return total
+
+
+def _unit_in(table: pa.Table, lo: int, hi: int) -> np.ndarray:
+    unit = table.column("node").to_numpy() >> 32
+    return (unit >= lo) & (unit < hi)

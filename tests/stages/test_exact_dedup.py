@@ -91,26 +91,28 @@ def test_state_bytes_do_not_depend_on_workers_or_partitions(tmp_path) -> None:
 
 @pytest.mark.parametrize("rows_per_pass", [7, 50, 130])
 def test_tasks_taken_in_passes_leave_the_same_state(tmp_path, monkeypatch, rows_per_pass) -> None:
-    """Route and first tasks over more than ROWS_PER_PASS rows hold one pass at a time: same state bytes."""
+    """Route, first and state tasks over more than ROWS_PER_PASS rows hold one pass at a time: same state bytes."""
     stage = ExactDedup(ExactDedupParams(partitions=3))
     summaries = write_summaries(tmp_path / "s", stage, _units(corpus(), 40))
     receive = duplicates.receive
 
-    def reduced(name: str) -> tuple[ReduceJob, list[int]]:
-        """The reduce, and the rows each first task's receive held (the state tasks' receives come last)."""
-        held: list[int] = []
-        monkeypatch.setattr(duplicates, "receive", lambda *a, **k: held.append((t := receive(*a, **k)).num_rows) or t)
+    def reduced(name: str) -> tuple[ReduceJob, dict[str, list[int]]]:
+        """The reduce, and the rows each receive held, by shuffle (``copies``: first tasks, ``drops``: state tasks)."""
+        held: dict[str, list[int]] = {"copies": [], "drops": []}
+        monkeypatch.setattr(duplicates, "receive", lambda root, *a: held[root.name].append((t := receive(root, *a)).num_rows) or t)
         job = ReduceJob(summaries, tmp_path / name)
         reduce_step(stage, job)
-        return job, held[: len(held) - len(job.steps_run["state"])]
+        return job, held
 
+    dropped = len(reference(corpus()))
     whole, whole_held = reduced("whole")
-    assert len(whole_held) == 3 and sum(whole_held) == 600
+    assert len(whole_held["copies"]) == 3 and sum(whole_held["copies"]) == 600 and sum(whole_held["drops"]) == dropped
     monkeypatch.setattr(duplicates, "ROWS_PER_PASS", rows_per_pass)
     passed, passed_held = reduced("passes")
     assert state_bytes(passed) == state_bytes(whole)
-    assert len(passed_held) > 3 and sum(passed_held) == 600  # every row once, over several passes
-    assert max(passed_held) < max(whole_held)  # each pass held fewer rows than a whole partition
+    for shuffle, rows in (("copies", 600), ("drops", dropped)):  # every row once, over several passes
+        assert len(passed_held[shuffle]) > len(whole_held[shuffle]) and sum(passed_held[shuffle]) == rows
+        assert max(passed_held[shuffle]) < max(whole_held[shuffle])  # each pass held fewer rows than a whole task
 
 
 def test_killed_reduce_resumes_to_the_same_state(tmp_path) -> None:

@@ -11,8 +11,8 @@ A global stage in three steps:
 * **apply** (per unit): reads only this unit's state file and drops its rows with reason
   ``dup_of=<kept id>``.
 
-Memory per worker: one batch while summarising, one partition of (hash, position, id) rows while reducing
-(``partitions``), one unit and its drop rows while applying.
+Memory per worker: one batch while summarising, at most 1M (hash, position, id) rows while reducing (a
+larger partition or group is read in passes), one unit and its drop rows while applying.
 """
 
 from __future__ import annotations
@@ -38,7 +38,8 @@ class ExactDedupParams(Params):
         None,
         ge=1,
         description="Hash partitions of the reduce (parallel tasks per step); None: one per 4M documents, at "
-        "least one per worker. Changes speed and memory per task, never the result.",
+        "least one per worker. More partitions: more, smaller shuffle files and fewer passes per task (a task "
+        "holds at most 1M rows at a time either way); never changes the result.",
     )
 
 

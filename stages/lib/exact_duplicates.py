@@ -12,10 +12,13 @@ and adds up the counts the tasks return. With ``P`` partitions and ``G`` unit gr
 3. **state** (G tasks) — one state file per work unit (``_unit``, ``_row``, ``dup_of``, in row order), which
    ``apply`` reads alone.
 
-A position is ``_unit << 32 | _row``, so the smallest is the first in input order. Memory per task: one
-partition's rows (16 bytes plus the id, about 60 bytes a row with its sort order: the default 4M rows per
-partition is ~0.25 GB), or one group's drop rows. The state does not depend on ``P`` or the groups, byte
-for byte; steps are recorded as they finish, so a killed reduce resumes.
+A position is ``_unit << 32 | _row``, so the smallest is the first in input order. Memory per task: at
+most :data:`ROWS_PER_PASS` rows at a time (about 100 bytes a row with a short id, sort order and the copy
+``send`` makes: ~0.1 GB), whatever ``P`` and the corpus: a task with more rows (a route task's group, a
+first task's partition, a state task's drop rows) reads its input again in passes, each a disjoint slice by
+hash or by unit, which leaves every file it writes unchanged. One exception: a pass holds every copy of its
+texts, so a text with millions of copies makes its pass that large. The state does not depend on ``P``,
+the groups or the passes, byte for byte; steps are recorded as they finish, so a killed reduce resumes.
 """
 
 from __future__ import annotations

@@ -13,8 +13,8 @@ and adds up the counts the tasks return. With ``P`` partitions and ``G`` unit gr
    ``apply`` reads alone.
 
 A position is ``_unit << 32 | _row``, so the smallest is the first in input order. Memory per task: at
-most :data:`ROWS_PER_PASS` rows at a time (about 100 bytes a row with a short id, sort order and the copy
-``send`` makes: ~0.1 GB), whatever ``P`` and the corpus: a task with more rows (a route task's group, a
+most :data:`ROWS_PER_PASS` rows at a time (about 200 bytes a row with a short id, sort order and the copies
+``send`` makes: ~0.2 GB), whatever ``P`` and the corpus: a task with more rows (a route task's group, a
 first task's partition, a state task's drop rows) reads its input again in passes, each a disjoint slice by
 hash or by unit, which leaves every file it writes unchanged. One exception: a pass holds every copy of its
 texts, so a text with millions of copies makes its pass that large. The state does not depend on ``P``,
@@ -40,7 +40,7 @@ from curate.io.shards import write_parquet
 HASH = "hash"
 DUP_OF = "dup_of"
 DOCS_PER_PARTITION = 4_000_000  # partitions: P = docs / this (files per shuffle: groups × P)
-ROWS_PER_PASS = 1_000_000  # rows a route or first task holds at once (~100 MB): larger ones take passes
+ROWS_PER_PASS = 1_000_000  # rows a route, first or state task holds at once (~0.2 GB): more take passes
 _COPIES = pa.schema([(HASH, pa.uint64()), ("node", pa.int64()), (ID, pa.string())])
 _DROPS = pa.schema([("node", pa.int64()), (DUP_OF, pa.string())])
 

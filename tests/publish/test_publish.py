@@ -146,7 +146,7 @@ def _cli(args: list[str], env_extra: dict[str, str], tmp_path: Path) -> tuple[su
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "HUGGING_FACE"))}
     env.update({"HF_HOME": str(tmp_path / "hf-home"), "HF_HUB_DISABLE_TELEMETRY": "1", **env_extra})
     started = time.monotonic()
-    proc = subprocess.run([sys.executable, "-c", CLI, *args], capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
+    proc = subprocess.run([sys.executable, "-c", CLI, *args], check=False, capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
     return proc, time.monotonic() - started
 
 

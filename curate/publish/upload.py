@@ -22,8 +22,12 @@ import importlib
 from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from curate.core.errors import CurateError
+
+if TYPE_CHECKING:
+    from huggingface_hub import RepoFile
 
 _CHUNK = 1 << 20
 
@@ -62,13 +66,12 @@ def _content_ids(path: Path, size: int) -> tuple[str, str]:
     return sha256.hexdigest(), blob.hexdigest()
 
 
-def _already_there(f: StagedFile, remote: object | None) -> bool:
-    """Whether the repo holds ``f`` with the same content (``remote``: the repo's RepoFile at that path)."""
-    if remote is None or remote.size != f.size:  # type: ignore[attr-defined]
+def _already_there(f: StagedFile, remote: RepoFile | None) -> bool:
+    """Whether the repo holds ``f`` with the same content (``remote``: the repo's file at that path)."""
+    if remote is None or remote.size != f.size:
         return False
     sha256, blob = _content_ids(f.local, f.size)
-    lfs = remote.lfs  # type: ignore[attr-defined]
-    return (lfs.sha256 if lfs else remote.blob_id) == (sha256 if lfs else blob)  # type: ignore[attr-defined]
+    return remote.lfs.sha256 == sha256 if remote.lfs else remote.blob_id == blob
 
 
 def _size(n: int) -> str:

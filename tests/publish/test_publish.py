@@ -1,7 +1,7 @@
 """``curate publish``: the dry-run folder (card, configs, data files) and the upload's error paths.
 
-There is no network here, so the upload itself cannot run; its error handling is tested against a closed
-local port (network failure) and a local HTTP server answering like a Hub that refuses (401, 403).
+Error handling is tested against a closed local port (network failure) and a local HTTP server answering
+like a Hub that refuses (401, 403); uploads and resumes against a local Hub are in test_publish_resume.py.
 """
 
 from __future__ import annotations

@@ -183,9 +183,10 @@ class GlobalState:
     one per unit, else the rows of the single state table whose ``_unit`` is this unit.
     """
 
-    def __init__(self, path: str, unit: int) -> None:
+    def __init__(self, path: str, unit: int, units: int = 0) -> None:
         self.path = Path(path)
         self.unit = unit
+        self.units = units  # units of the run: the digits of the state file names (curate.io.names)
 
     def table(self) -> pa.Table:
         import pyarrow.parquet as pq
@@ -195,7 +196,9 @@ class GlobalState:
         whole = self.path / STATE_FILE
         if whole.exists():
             return pq.read_table(whole)
-        return pa.concat_tables([pq.read_table(f) for f in sorted(self.path.glob("unit-*.parquet"))])
+        from curate.io.names import in_number_order
+
+        return pa.concat_tables([pq.read_table(f) for f in in_number_order(self.path.glob("unit-*.parquet"))])
 
     def for_unit(self) -> pa.Table:
         import pyarrow.parquet as pq
@@ -205,7 +208,7 @@ class GlobalState:
         whole = self.path / STATE_FILE
         if whole.exists():
             return pq.read_table(whole, filters=[("_unit", "=", self.unit)])
-        own = self.path / unit_state_name(self.unit)
+        own = self.path / unit_state_name(self.unit, self.units)
         if not own.exists():
             raise FileNotFoundError(f"{own}: the reduced state has no file for unit {self.unit}; the reduce did not finish")
         return pq.read_table(own)

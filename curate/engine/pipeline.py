@@ -28,7 +28,7 @@ from curate.core.schema import (
     text_lengths,
 )
 from curate.core.stage import ExpandStage, GlobalStage, GlobalState, MapStage, Stage
-from curate.engine.reduce import ReduceJob
+from curate.engine.reduce import ReduceJob, unit_state_name
 from curate.io.shards import write_parquet
 
 Step = tuple[str, Stage]
@@ -270,12 +270,12 @@ def _run_set_up(steps: list[Step], units: list[pa.Table], stats: dict[str, StepS
         for phase in phases:
             outs, summaries = [], []
             for i, table in enumerate(current):
-                state = GlobalState(state_path, i) if state_path else None
+                state = GlobalState(state_path, i, len(current)) if state_path else None
                 kept, dropped = run_phase(phase, table, state, stats)
                 rejected.extend(dropped)
                 outs.append(kept)
                 if phase.summarize is not None:
-                    path = Path(tmp) / f"phase-{phase.index}" / "summary" / f"unit-{i:05d}.parquet"
+                    path = Path(tmp) / f"phase-{phase.index}" / "summary" / unit_state_name(i, len(current))
                     write_parquet(summarize_unit(phase.summarize[1], kept, i), path, "none")
                     summaries.append(str(path))
             current = outs

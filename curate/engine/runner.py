@@ -163,7 +163,7 @@ def _run_locked(lock, recipe, out, executor, workers, ray_address, limit, overwr
     fingerprint = recipe.model_copy(update={"input": recipe.input.model_copy(update={"paths": files})}).fingerprint()
     if limit is not None:
         fingerprint += f"-limit{limit}"
-    paths = RunPaths(Path(out))
+    paths = RunPaths(Path(out), len(units))
     inputs = input_fingerprints(files)
     if _prepare_output(paths, fingerprint, inputs, overwrite):
         say = (lambda *_: None) if quiet else (lambda msg: print(msg, file=sys.stderr))

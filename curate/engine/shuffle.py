@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from curate.core.hashing import mix64
+from curate.io.names import in_number_order
 from curate.io.shards import write_parquet
 
 
@@ -43,9 +44,13 @@ def send(table: pa.Table, partition: np.ndarray, root: Path, sender: str) -> int
 
 
 def receive(root: Path, partition: int, schema: pa.Schema) -> pa.Table:
-    """Every row sent to ``partition`` under ``root``, senders in name order (empty when none were)."""
+    """Every row sent to ``partition`` under ``root``, senders in name order (empty when none were).
+
+    Name order compares the numbers in sender names as numbers (``g99999`` before ``g100000``), see
+    :mod:`curate.io.names`; partition folders are only looked up by name, never listed.
+    """
     folder = root / f"{partition:05d}"
-    files = sorted(folder.glob("*.parquet")) if folder.exists() else []
+    files = in_number_order(folder.glob("*.parquet")) if folder.exists() else []
     if not files:
         return schema.empty_table()
     return pa.concat_tables([pq.read_table(f, schema=schema) for f in files])

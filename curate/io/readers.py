@@ -22,7 +22,7 @@ a reason naming the file and line or row: nothing is lost.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Iterable, Literal
 
 import fsspec
@@ -115,6 +115,7 @@ class WorkUnit:
     max_rows: int | None = None
     byte_start: int = 0
     byte_end: int | None = None
+    total: int = 0  # units in the run's plan: the digits of its file names (curate.io.names)
 
     @property
     def label(self) -> str:
@@ -171,7 +172,7 @@ def plan_units(
             units.append(WorkUnit(len(units), path, file_format, max_rows=cap, **fields))
             if remaining is not None and remaining <= 0:
                 break
-    return units
+    return [replace(u, total=len(units)) for u in units]
 
 
 def open_parquet(path: str) -> pq.ParquetFile:

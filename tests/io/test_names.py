@@ -27,7 +27,7 @@ def test_names_past_99999_units_sort_in_number_order():
     indices = [0, 9, 10, 99_999, 100_000, 999_999, 1_000_000, count - 1]
     names = [RunPaths(Path("out"), count).part(Path("out/data"), i).name for i in indices]
     assert names[3] == "part-0099999.parquet" and names[4] == "part-0100000.parquet"
-    assert sorted(reversed(names)) == names
+    assert sorted(names) == names  # indices are listed in number order
     assert [RunPaths(Path("out"), count).stats(0, i).name for i in (99_999, 100_000)] == ["unit-0099999.json", "unit-0100000.json"]
 
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from curate.core.stage import GlobalState
 from curate.engine.reduce import unit_state_name
-from curate.engine.shuffle import receive
+from curate.engine.shuffle import receive, send
 from curate.engine.worker import RunPaths
 from curate.io.names import digits, in_number_order, numbered
 
@@ -48,7 +49,5 @@ def test_state_of_a_run_past_99999_units_is_read_in_unit_order(tmp_path):
 def test_shuffle_receive_reads_senders_in_number_order(tmp_path):
     schema = pa.schema([("x", pa.int64())])
     for sender, value in (("g100000", 2), ("g99999", 1), ("g00000", 0)):
-        folder = tmp_path / "00000"
-        folder.mkdir(exist_ok=True)
-        pq.write_table(pa.table({"x": [value]}, schema=schema), folder / f"{sender}.parquet")
+        send(pa.table({"x": [value]}, schema=schema), np.zeros(1, np.int64), tmp_path, sender)
     assert receive(tmp_path, 0, schema).column("x").to_pylist() == [0, 1, 2]

@@ -98,7 +98,14 @@ def receive(root: Path, partition: int, schema: pa.Schema) -> pa.Table:
     Name order compares the numbers in sender names as numbers (``g99999`` before ``g100000``), see
     :mod:`curate.io.names`.
     """
-    files = in_number_order(root.glob(f"*{SUFFIX}")) if root.exists() else []
+    if not root.exists():
+        return schema.empty_table()
+    if any(p.is_dir() for p in root.iterdir()):  # <partition>/<sender>.parquet: an older layout
+        raise ValueError(
+            f"{root} holds a shuffle in the older folder-per-partition layout, which this version does not read; "
+            "delete the run's _work folder (or run with --overwrite) and run again"
+        )
+    files = in_number_order(root.glob(f"*{SUFFIX}"))
     tables = [pq.read_table(pa.BufferReader(blob), schema=schema) for f in files if (blob := _slice(f, partition))]
     return pa.concat_tables(tables) if tables else schema.empty_table()
 

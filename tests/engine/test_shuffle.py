@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from curate.engine.shuffle import SUFFIX, partition_of, receive, send
@@ -39,3 +40,10 @@ def test_a_file_that_is_not_a_shuffle_file_is_named(tmp_path: Path) -> None:
     (tmp_path / f"g00000{SUFFIX}").write_bytes(b"not a shuffle file, just some bytes")
     with pytest.raises(ValueError, match="g00000.shuffle: not a shuffle file"):
         receive(tmp_path, 0, SCHEMA)
+
+
+def test_a_shuffle_in_the_older_folder_layout_is_refused_not_read_as_empty(tmp_path: Path) -> None:
+    (tmp_path / "00000").mkdir()
+    pq.write_table(pa.table({"k": [1]}), tmp_path / "00000" / "g00000.parquet")
+    with pytest.raises(ValueError, match="older folder-per-partition layout"):
+        receive(tmp_path, 0, pa.schema([("k", pa.int64())]))

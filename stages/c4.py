@@ -49,6 +49,7 @@ class C4QualityParams(LangAwareParams):
 @register
 class C4Quality(MapStage):
     name = "c4_quality"
+    row_wise = True
     Params = C4QualityParams
     default_resources = Resources(batch_size=1024)
 

@@ -36,6 +36,7 @@ class GopherQualityParams(LangAwareParams):
 @register
 class GopherQuality(FilterStage):
     name = "gopher_quality"
+    row_wise = True
     Params = GopherQualityParams
     default_resources = Resources(batch_size=1024)
 
@@ -43,7 +44,7 @@ class GopherQuality(FilterStage):
         p = self.params
         text = ts.as_array(batch.column(TEXT))
         presets, which = batch_presets(batch, p)
-        words = ts.split_words(text)
+        words = ts.document_words(text)
         is_word, is_alpha, _ = ts.word_classes(words)
         n_words = words.per_doc()
         n_real = words.per_doc(is_word)
@@ -118,6 +119,7 @@ class GopherRepetitionParams(LangAwareParams):
 @register
 class GopherRepetition(FilterStage):
     name = "gopher_repetition"
+    row_wise = True
     Params = GopherRepetitionParams
     default_resources = Resources(batch_size=1024)
 
@@ -137,7 +139,7 @@ class GopherRepetition(FilterStage):
                 rules.append((f"dup_{name}_frac", ts.ratio(pieces.per_doc(dup), pieces.per_doc()) > frac))
             if char_frac:
                 rules.append((f"dup_{name}_char_frac", ts.ratio(pieces.per_doc(pieces.lengths() * dup), n_chars) > char_frac))
-        words = ts.split_words(text)
+        words = ts.document_words(text)
         lens, ids = words.lengths(), ts.piece_ids(words)
         ns = [n for n, _ in p.top_n_grams + p.dup_n_grams]
         groups = []  # (n -> n-gram length, the group's words or None for all, their lengths, their n-gram keys)

@@ -80,6 +80,11 @@ class Stage:
     needs: ClassVar[tuple[str, ...]] = ("text",)
     adds: ClassVar[dict[str, pa.DataType]] = {}
     default_resources: ClassVar[Resources] = Resources()
+    #: True when a row's result depends on that row alone, never on the rest of its batch (heuristic
+    #: filters, language ID; not a batched model whose padding may move its numbers). The pipeline then runs
+    #: a run of such map stages batch by batch: one batch through all of them, then the next, so stages that
+    #: analyse the same text can share the work while it is in memory (see ``text_stats.document_words``).
+    row_wise: ClassVar[bool] = False
 
     def __init__(self, params: Params | None = None, resources: Resources | None = None) -> None:
         self.params = params if params is not None else self.Params()

@@ -153,6 +153,44 @@ def split_words(text: pa.Array) -> Pieces:
     return Pieces(pl.concat(words)[order].to_arrow().cast(pa.string()), doc[owner[order]], len(text))
 
 
+#: The last batch :func:`document_words` split, and its words: one batch per process, so bounded.
+_last: tuple[pa.Array, Pieces] | None = None
+
+
+def document_words(text: pa.Array) -> Pieces:
+    """:func:`split_words` of a batch of documents, reusing the words of the last batch it split.
+
+    Row-wise filters run batch by batch (:func:`curate.engine.pipeline.run_map_steps`), so the Gopher and
+    FineWeb filters after the first one get a subset of the batch it split: each of their documents is
+    found in that batch by a hash of its text, confirmed equal, and its words are copied, not split again.
+    """
+    global _last
+    if _last is not None and (words := _words_of_subset(*_last, text)) is not None:
+        return words
+    words = split_words(text)
+    _last = (text, words)
+    return words
+
+
+def _words_of_subset(known: pa.Array, words: Pieces, text: pa.Array) -> Pieces | None:
+    """The words of ``text`` if every one of its documents is one of ``known``'s, else None."""
+    if len(text) == 0 or len(text) > len(known):
+        return None
+    seen, wanted = pl.Series(values=known).hash().to_numpy(), pl.Series(values=text).hash().to_numpy()
+    order = np.argsort(seen, kind="stable")
+    at = np.minimum(np.searchsorted(seen[order], wanted), len(seen) - 1)
+    if not (seen[order][at] == wanted).all():
+        return None
+    source = order[at]
+    if not pc.all(pc.equal(known.take(pa.array(source)), text)).as_py():  # a hash collision: no reuse
+        return None
+    counts = np.bincount(words.doc, minlength=words.n_docs)
+    starts = np.concatenate([[0], np.cumsum(counts)])
+    n = counts[source]
+    take = np.repeat(starts[source] - np.concatenate([[0], np.cumsum(n)[:-1]]), n) + np.arange(n.sum())
+    return Pieces(words.values.take(pa.array(take)), np.repeat(np.arange(len(text)), n), len(text))
+
+
 def _split_chunks(chunks: pl.Series) -> tuple[pl.Series, np.ndarray]:
     """The full rules on whole chunks: their words in order, and the index of the chunk of each."""
     for pattern, replacement in _REWRITES:

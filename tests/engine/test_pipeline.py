@@ -44,8 +44,8 @@ def test_row_wise_steps_batch_by_batch_keep_and_drop_the_same_rows_in_the_same_o
     assert 0 < kept_a.num_rows < unit.num_rows
     assert [t.num_rows for t in dropped_a] == [t.num_rows for t in dropped_b]
     assert all(a.equals(b) for a, b in zip(dropped_a, dropped_b))
-    for name in stats_a:  # the same counts per step (times differ)
-        a, b = stats_a[name], stats_b[name]
+    for name, a in stats_a.items():  # the same counts per step (times differ)
+        b = stats_b[name]
         assert (a.docs_in, a.kept, a.dropped, a.chars_kept, a.reasons) == (b.docs_in, b.kept, b.dropped, b.chars_kept, b.reasons)
 
 

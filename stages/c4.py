@@ -49,6 +49,7 @@ class C4QualityParams(LangAwareParams):
 @register
 class C4Quality(MapStage):
     name = "c4_quality"
+    row_wise = True
     Params = C4QualityParams
     default_resources = Resources(batch_size=1024)
 
@@ -62,8 +63,9 @@ class C4Quality(MapStage):
         line = pc.utf8_trim_whitespace(lines.values)
         cjk = cjk_doc[lines.doc]
         n_words = pc.list_value_length(pc.utf8_split_whitespace(line)).to_numpy(zero_copy_only=False)
-        if cjk.any():
-            n_words = np.where(cjk, ts.split_words(line).per_doc(), n_words)
+        if cjk.any():  # characters are words there: count them with our word split, on those lines only
+            n_words = n_words.astype(np.float64)
+            n_words[cjk] = ts.split_words(line.filter(pa.array(cjk))).per_doc()
         keep = np.ones(len(lines.doc), dtype=bool)
         if p.max_word_length != -1:
             long_line = pc.greater(pc.utf8_length(line), p.max_word_length).to_numpy(zero_copy_only=False)

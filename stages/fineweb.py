@@ -37,6 +37,7 @@ class FineWebQualityParams(LangAwareParams):
 @register
 class FineWebQuality(FilterStage):
     name = "fineweb_quality"
+    row_wise = True
     Params = FineWebQualityParams
     default_resources = Resources(batch_size=1024)
 
@@ -59,7 +60,7 @@ class FineWebQuality(FilterStage):
             zero_copy_only=False
         )
         newlines = pc.count_substring(text, "\n").to_numpy(zero_copy_only=False)
-        words = ts.split_words(text)
+        words = ts.document_words(text)
         row_scales = scales(presets, which)
         if row_scales is not None:  # tokens in English units (English batches skip the extra pass)
             is_alpha = ts.word_classes(words)[1]

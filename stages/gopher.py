@@ -8,6 +8,8 @@ names (``short_doc``, ``dup_line_frac``, ``top_2_gram`` ...); docs/filters.md li
 
 from __future__ import annotations
 
+from bisect import bisect_left
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -34,6 +36,7 @@ class GopherQualityParams(LangAwareParams):
 @register
 class GopherQuality(FilterStage):
     name = "gopher_quality"
+    row_wise = True
     Params = GopherQualityParams
     default_resources = Resources(batch_size=1024)
 
@@ -41,7 +44,7 @@ class GopherQuality(FilterStage):
         p = self.params
         text = ts.as_array(batch.column(TEXT))
         presets, which = batch_presets(batch, p)
-        words = ts.split_words(text)
+        words = ts.document_words(text)
         is_word, is_alpha, _ = ts.word_classes(words)
         n_words = words.per_doc()
         n_real = words.per_doc(is_word)
@@ -116,6 +119,7 @@ class GopherRepetitionParams(LangAwareParams):
 @register
 class GopherRepetition(FilterStage):
     name = "gopher_repetition"
+    row_wise = True
     Params = GopherRepetitionParams
     default_resources = Resources(batch_size=1024)
 
@@ -135,7 +139,7 @@ class GopherRepetition(FilterStage):
                 rules.append((f"dup_{name}_frac", ts.ratio(pieces.per_doc(dup), pieces.per_doc()) > frac))
             if char_frac:
                 rules.append((f"dup_{name}_char_frac", ts.ratio(pieces.per_doc(pieces.lengths() * dup), n_chars) > char_frac))
-        words = ts.split_words(text)
+        words = ts.document_words(text)
         lens, ids = words.lengths(), ts.piece_ids(words)
         ns = [n for n, _ in p.top_n_grams + p.dup_n_grams]
         groups = []  # (n -> n-gram length, the group's words or None for all, their lengths, their n-gram keys)
@@ -208,25 +212,70 @@ def _dup_ngram_fails(
 ) -> np.ndarray:
     """Whether the characters in repeated n-grams (Gopher's greedy count) exceed ``frac`` of the text.
 
-    The vectorised count of every repeated n-gram position is an upper bound of the greedy count (which
-    skips past each repeat), so only documents above the threshold by that bound are counted exactly.
+    Gopher's count walks the words and, at an n-gram seen before, adds its characters and jumps past it.
+    Two vectorised upper bounds of that count decide most documents: every repeated position counted, and
+    per run of consecutive repeated positions, the characters of the run's words (the walk counts disjoint
+    n-grams inside it). Only documents above the threshold by both are walked, and only at their repeated
+    positions (:func:`_greedy_repeated`).
     """
     pos = np.flatnonzero(valid)
     span = ts.window_sum(lens, n)
     dup = ts.duplicates(doc[pos], key[pos])
     bound = np.bincount(doc[pos][dup], weights=span[pos][dup], minlength=len(n_chars))
+    repeated = pos[dup]
+    if len(repeated):
+        run_start = np.r_[True, (repeated[1:] != repeated[:-1] + 1) | (doc[repeated[1:]] != doc[repeated[:-1]])]
+        first, last = repeated[run_start], repeated[np.r_[run_start[1:], True]]
+        chars = np.r_[0, np.cumsum(lens)]
+        in_runs = chars[last + n] - chars[first] + -(-(last - first + 1) // n) * (n - 1)
+        bound = np.minimum(bound, np.bincount(doc[first], weights=in_runs, minlength=len(n_chars)))
     fails = ts.ratio(bound, n_chars) > frac
-    starts = np.searchsorted(doc, np.arange(len(n_chars) + 1))
-    for i in np.flatnonzero(fails & alive):
-        # per-row Python path: the greedy skip depends on earlier matches; runs only on repetitive docs
-        k, s = key[starts[i] : starts[i + 1]].tolist(), span[starts[i] : starts[i + 1]].tolist()
-        seen, repeated, j, m, limit = set(), 0, 0, len(k), frac * n_chars[i]
-        while j < m - n + 1 and repeated <= limit:
-            if k[j] in seen:
-                repeated += s[j]
-                j += n
-            else:
-                seen.add(k[j])
-                j += 1
-        fails[i] = repeated / n_chars[i] > frac
+    walk = np.flatnonzero(fails & alive)
+    if len(walk):
+        starts = np.searchsorted(doc, np.arange(len(n_chars) + 1))
+        walked = np.zeros(len(n_chars), dtype=bool)
+        walked[walk] = True
+        first_seen = _first_occurrence(key, valid & walked[doc], doc)
+        for i in walk:
+            lo, hi = starts[i], starts[i + 1]
+            at = repeated[(repeated >= lo) & (repeated < hi)]
+            fails[i] = _greedy_repeated(at - lo, first_seen[at] - lo, key[at], span[at], n, frac * n_chars[i]) / n_chars[i] > frac
     return fails
+
+
+def _first_occurrence(key: np.ndarray, valid: np.ndarray, doc: np.ndarray) -> np.ndarray:
+    """For each ``valid`` position, the first valid position of its document with the same n-gram key."""
+    pos = np.flatnonzero(valid)
+    joint = key[pos] ^ (doc[pos].astype(np.uint64) * np.uint64(0xD6E8FEB86659FD93))
+    order = np.argsort(joint, kind="stable")
+    run = np.r_[True, joint[order][1:] != joint[order][:-1]]
+    first = np.empty(len(key), dtype=np.int64)
+    first[pos[order]] = pos[order][np.flatnonzero(run)[np.cumsum(run) - 1]]
+    return first
+
+
+def _greedy_repeated(at: np.ndarray, first: np.ndarray, keys: np.ndarray, spans: np.ndarray, n: int, limit: float) -> float:
+    """Gopher's greedy count in one document, visiting only its repeated positions ``at`` (in order).
+
+    Every other position is a first occurrence: visited unless a jump skipped it, and then its n-gram is
+    seen. So a repeated position's n-gram is seen if its first occurrence was not skipped, or if an
+    earlier repeated position added it (its first occurrence having been skipped).
+    """
+    # per-row Python path: the jumps depend on earlier matches; only repetitive documents get here
+    jumps: list[int] = []  # positions the walk jumped from (increasing): the n - 1 after each were skipped
+    added: set[int] = set()
+    repeated, next_visit = 0.0, 0
+    for j, f, k, s in zip(at.tolist(), first.tolist(), keys.tolist(), spans.tolist()):
+        if j < next_visit:
+            continue
+        jump = bisect_left(jumps, f) - 1  # the last jump before f
+        if k in added or jump < 0 or f >= jumps[jump] + n:
+            repeated += s
+            if repeated > limit:
+                break
+            jumps.append(j)
+            next_visit = j + n
+        else:
+            added.add(k)
+            next_visit = j + 1
+    return repeated

@@ -49,6 +49,7 @@ class LangIdParams(Params):
 @register
 class LangId(MapStage):
     name = "lang_id"
+    row_wise = True
     Params = LangIdParams
     adds = {LANG: pa.string(), LANG_SCORE: pa.float32()}
     default_resources = Resources(cpus=1.0, batch_size=4096)

@@ -20,6 +20,7 @@ class TextLengthParams(Params):
 @register
 class TextLength(FilterStage):
     name = "text_length"
+    row_wise = True
     Params = TextLengthParams
 
     def keep(self, batch: pa.Table) -> tuple[np.ndarray, np.ndarray]:

@@ -15,6 +15,7 @@ def _cmd_publish(args: argparse.Namespace) -> int:
     publish(
         args.output, args.repo, private=args.private, revision=args.revision, dry_run=args.dry_run,
         config_by=config_by, license=args.license, tokenizer=args.tokenizer, pretty_name=args.pretty_name,
+        files_per_commit=args.files_per_commit,
         say=(lambda *_: None) if args.quiet else (lambda msg: print(msg, file=sys.stderr)),
     )
     return 0
@@ -30,7 +31,8 @@ def register_cli(subparsers: argparse._SubParsersAction) -> None:
             "with a dataset card (README.md): one config per language / category / quality bucket, license, "
             "languages, size category, per-step counts, token totals, the recipe, and the plots of "
             "`curate report` when OUT/report/ exists. The folder is laid out in OUT/hub/ and uploaded "
-            "resumably: if the network fails, run the same command again. The token comes from HF_TOKEN or "
+            "in several commits, only the files the repo does not already hold: if the upload fails or is "
+            "killed, run the same command again and it sends only what is missing. The token comes from HF_TOKEN or "
             "`hf auth login` and is never printed or written. HF_ENDPOINT selects another Hub."
         ),
         epilog="Example: curate report out/sample && curate publish out/sample --repo my-org/sample-curated --dry-run /tmp/hub-preview",
@@ -48,5 +50,7 @@ def register_cli(subparsers: argparse._SubParsersAction) -> None:
     pub.add_argument("--license", help="license id for the card, e.g. cc-by-4.0 or odc-by (default: the recipe's `license`, else other)")
     pub.add_argument("--tokenizer", metavar="TOKENIZER_JSON", help="local tokenizer.json to count tokens (default: whitespace-separated words)")
     pub.add_argument("--pretty-name", help="human-readable dataset name on the card (default: the recipe name)")
+    pub.add_argument("--files-per-commit", type=int, default=100, metavar="N",
+                     help="files per commit (default 100); a failed upload loses at most the commit in flight")
     pub.add_argument("--quiet", action="store_true", help="print nothing but errors")
     pub.set_defaults(func=_cmd_publish)

@@ -80,6 +80,11 @@ class Stage:
     needs: ClassVar[tuple[str, ...]] = ("text",)
     adds: ClassVar[dict[str, pa.DataType]] = {}
     default_resources: ClassVar[Resources] = Resources()
+    #: True when a row's result depends on that row alone, never on the rest of its batch (heuristic
+    #: filters, language ID; not a batched model whose padding may move its numbers). The pipeline then runs
+    #: a run of such map stages batch by batch: one batch through all of them, then the next, so stages that
+    #: analyse the same text can share the work while it is in memory (see ``text_stats.document_words``).
+    row_wise: ClassVar[bool] = False
 
     def __init__(self, params: Params | None = None, resources: Resources | None = None) -> None:
         self.params = params if params is not None else self.Params()
@@ -183,9 +188,10 @@ class GlobalState:
     one per unit, else the rows of the single state table whose ``_unit`` is this unit.
     """
 
-    def __init__(self, path: str, unit: int) -> None:
+    def __init__(self, path: str, unit: int, units: int = 0) -> None:
         self.path = Path(path)
         self.unit = unit
+        self.units = units  # units of the run: the digits of the state file names (curate.io.names)
 
     def table(self) -> pa.Table:
         import pyarrow.parquet as pq
@@ -195,7 +201,9 @@ class GlobalState:
         whole = self.path / STATE_FILE
         if whole.exists():
             return pq.read_table(whole)
-        return pa.concat_tables([pq.read_table(f) for f in sorted(self.path.glob("unit-*.parquet"))])
+        from curate.io.names import in_number_order
+
+        return pa.concat_tables([pq.read_table(f) for f in in_number_order(self.path.glob("unit-*.parquet"))])
 
     def for_unit(self) -> pa.Table:
         import pyarrow.parquet as pq
@@ -205,7 +213,7 @@ class GlobalState:
         whole = self.path / STATE_FILE
         if whole.exists():
             return pq.read_table(whole, filters=[("_unit", "=", self.unit)])
-        own = self.path / unit_state_name(self.unit)
+        own = self.path / unit_state_name(self.unit, self.units)
         if not own.exists():
             raise FileNotFoundError(f"{own}: the reduced state has no file for unit {self.unit}; the reduce did not finish")
         return pq.read_table(own)

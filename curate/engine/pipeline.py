@@ -29,7 +29,7 @@ from curate.core.schema import (
     text_lengths,
 )
 from curate.core.stage import ExpandStage, GlobalStage, GlobalState, MapStage, Stage
-from curate.engine.reduce import ReduceJob
+from curate.engine.reduce import ReduceJob, unit_state_name
 from curate.io.shards import write_parquet
 
 Step = tuple[str, Stage]
@@ -242,11 +242,45 @@ def run_phase(
         table, dropped = run_global_apply(name, stage, table, state, stats.setdefault(name, StepStats()))
         if dropped is not None:
             rejected.append(dropped)
-    for name, stage in phase.maps:
-        table, dropped = run_map_step(name, stage, table, stats.setdefault(name, StepStats()))
-        if dropped is not None:
-            rejected.append(dropped)
+    table, dropped = run_map_steps(phase.maps, table, stats)
+    return table, rejected + dropped
+
+
+def run_map_steps(steps: list[tuple[str, MapStage]], table: pa.Table, stats: dict[str, StepStats]) -> tuple[pa.Table, list[pa.Table]]:
+    """Run map steps over one unit: (kept table, dropped tables in step order).
+
+    Consecutive :attr:`~curate.core.stage.Stage.row_wise` steps run batch by batch (one batch through all of
+    them, then the next), so the next step reads text the previous one has just analysed; the rows kept and
+    dropped, and their order, are those of running each step over the whole unit in turn.
+    """
+    rejected: list[pa.Table] = []
+    i = 0
+    while i < len(steps):
+        end = i + 1
+        while end < len(steps) and steps[i][1].row_wise and steps[end][1].row_wise:
+            end += 1
+        if end - i > 1 and table.num_rows:
+            table, dropped = _run_batch_by_batch(steps[i:end], table, stats)
+            rejected.extend(dropped)
+        else:
+            for name, stage in steps[i:end]:
+                table, one = run_map_step(name, stage, table, stats.setdefault(name, StepStats()))
+                rejected.extend([one] if one is not None else [])
+        i = end
     return table, rejected
+
+
+def _run_batch_by_batch(steps: list[tuple[str, MapStage]], table: pa.Table, stats: dict[str, StepStats]) -> tuple[pa.Table, list[pa.Table]]:
+    size = min(stage.resources.batch_size for _, stage in steps)  # each step sees one batch per slice
+    kept: list[pa.Table] = []
+    dropped: dict[str, list[pa.Table]] = {name: [] for name, _ in steps}
+    for offset in range(0, table.num_rows, size):
+        part = table.slice(offset, size)
+        for name, stage in steps:
+            part, one = run_map_step(name, stage, part, stats.setdefault(name, StepStats()))
+            dropped[name].extend([one] if one is not None else [])
+        kept.append(part)
+    return _concat(kept), [_concat(parts) for parts in dropped.values() if parts]
 
 
 def reduce_step(stage: GlobalStage, job: ReduceJob) -> None:
@@ -295,12 +329,12 @@ def _run_set_up(steps: list[Step], units: list[pa.Table], stats: dict[str, StepS
         for phase in phases:
             outs, summaries = [], []
             for i, table in enumerate(current):
-                state = GlobalState(state_path, i) if state_path else None
+                state = GlobalState(state_path, i, len(current)) if state_path else None
                 kept, dropped = run_phase(phase, table, state, stats)
                 rejected.extend(dropped)
                 outs.append(kept)
                 if phase.summarize is not None:
-                    path = Path(tmp) / f"phase-{phase.index}" / "summary" / f"unit-{i:05d}.parquet"
+                    path = Path(tmp) / f"phase-{phase.index}" / "summary" / unit_state_name(i, len(current))
                     write_parquet(summarize_unit(phase.summarize[1], kept, i), path, "none")
                     summaries.append(str(path))
             current = outs

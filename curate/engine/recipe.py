@@ -48,7 +48,7 @@ class InputSpec(_Strict):
         50_000, ge=1, description="Rows per work unit when splitting Parquet files (whole row groups, or row ranges of a bigger one)."
     )
     bytes_per_unit: int = Field(
-        256 << 20, ge=1, description="Bytes per work unit when splitting plain JSONL files (cut at line starts)."
+        256 << 20, ge=1, description="Bytes per work unit when splitting plain JSONL files (cut at line starts) and WARC files (cut at record starts)."
     )
 
 

@@ -38,6 +38,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from curate.io.checksums import digests, seal
+from curate.io.names import numbered
 from curate.io.shards import read_record, write_json, write_parquet
 
 #: Runs ``fn(item)`` for every item on the executor's workers; yields ``(index, result)`` as tasks end.
@@ -48,8 +49,9 @@ STATE_FILE = "state.parquet"
 REDUCE_INFO = "reduce.json"  # in the state folder: how the reduce ran
 
 
-def unit_state_name(unit: int) -> str:
-    return f"unit-{unit:05d}.parquet"
+def unit_state_name(unit: int, units: int) -> str:
+    """The state file of ``unit`` in a run of ``units`` units (width: :mod:`curate.io.names`)."""
+    return f"unit-{numbered(unit, units)}.parquet"
 
 
 def node_of(unit: int, rows: np.ndarray) -> np.ndarray:

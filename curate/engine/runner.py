@@ -163,7 +163,7 @@ def _run_locked(lock, recipe, out, executor, workers, ray_address, limit, overwr
     fingerprint = recipe.model_copy(update={"input": recipe.input.model_copy(update={"paths": files})}).fingerprint()
     if limit is not None:
         fingerprint += f"-limit{limit}"
-    paths = RunPaths(Path(out))
+    paths = RunPaths(Path(out), len(units))
     inputs = input_fingerprints(files)
     if _prepare_output(paths, fingerprint, inputs, overwrite):
         say = (lambda *_: None) if quiet else (lambda msg: print(msg, file=sys.stderr))
@@ -218,7 +218,8 @@ def _unit_row(unit: WorkUnit) -> dict:
     if unit.row_groups is not None and (unit.max_rows is not None or unit.start_row):
         row["start_row"] = unit.start_row
     if unit.byte_start or unit.byte_end is not None:
-        row.update(start_line=unit.start_row + 1, byte_start=unit.byte_start, byte_end=unit.byte_end)
+        lines = {"start_line": unit.start_row + 1} if unit.format == "jsonl" else {}  # WARC names records by byte
+        row.update(**lines, byte_start=unit.byte_start, byte_end=unit.byte_end)
     return row
 
 

@@ -1,23 +1,41 @@
 """Hash-partitioned shuffles through files: how the tasks of a parallel reduce hand rows to each other.
 
-A sending task splits its rows by partition number and writes one file per non-empty partition,
-``<root>/<partition>/<sender>.parquet``; the task that owns partition ``p`` reads ``<root>/<p>/`` whole,
-in sender order. Nothing passes through the driver, any worker that sees the run's output folder can send
+A sending task writes **one file** per step, ``<root>/<sender>.shuffle``: its rows sorted by partition, each
+partition's rows as one small Parquet blob, the blobs back to back, then an offset index (a map task of
+Spark's shuffle writes the same: a data file and where each partition starts)::
+
+    [blob 0][blob 1]…[blob n-1][offsets: n + 1 int64][n: int64]["CSHUFFLE"]     n = last partition + 1
+
+Partition ``p``'s bytes are ``offsets[p] .. offsets[p+1]`` (empty when equal). The task that owns partition
+``p`` reads, from every sender's file in sender order, the 16-byte trailer, 16 bytes of the index and its
+blob: a slice, never the whole file. A step therefore makes one file per sending task (``G``), not one per
+(sender, partition) (``G × P``, tens of millions at CCI4.0 scale), at the cost of ``G`` small reads per
+receiving task. Nothing passes through the driver, any worker that sees the run's output folder can send
 or receive (on a cluster that folder is shared storage, as for the run itself), and since files are
 written atomically and deterministically a re-run sender rewrites identical files.
+
+Memory: a sender holds its table (already in memory) and one blob at a time; a receiver its partition.
 """
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from curate.core.hashing import mix64
-from curate.io.shards import write_parquet
+from curate.io.names import in_number_order
+from curate.io.shards import write_atomic
+
+SUFFIX = ".shuffle"
+MAGIC = b"CSHUFFLE"
+_TRAILER = struct.Struct("<q8s")  # partitions in the index, magic
+_SPAN = struct.Struct("<qq")  # offsets[p], offsets[p + 1]
 
 
 def partition_of(keys: np.ndarray, parts: int, spread: bool = True) -> np.ndarray:
@@ -26,8 +44,15 @@ def partition_of(keys: np.ndarray, parts: int, spread: bool = True) -> np.ndarra
     return (hashed % np.uint64(parts)).astype(np.int64)
 
 
+def _blob(table: pa.Table) -> pa.Buffer:
+    """One partition's rows as Parquet bytes (uncompressed: read once, soon after)."""
+    sink = pa.BufferOutputStream()
+    pq.write_table(table.replace_schema_metadata(None), sink, compression=None, row_group_size=64 * 1024)
+    return sink.getvalue()
+
+
 def send(table: pa.Table, partition: np.ndarray, root: Path, sender: str) -> int:
-    """Write each partition's rows of ``table`` to ``root/<partition>/<sender>.parquet``; returns rows sent."""
+    """Write ``table``'s rows, by partition, to ``root/<sender>.shuffle``; returns rows sent (no file when 0)."""
     if table.num_rows == 0:
         return 0
     order = np.argsort(partition, kind="stable")
@@ -36,34 +61,69 @@ def send(table: pa.Table, partition: np.ndarray, root: Path, sender: str) -> int
     starts = np.concatenate([[0], cuts])
     ends = np.concatenate([cuts, [len(ordered)]])
     rows = table.take(pa.array(order))
-    for start, end in zip(starts, ends):
-        part = int(ordered[start])
-        write_parquet(rows.slice(start, end - start), root / f"{part:05d}" / f"{sender}.parquet", "none")
+    count = int(ordered[-1]) + 1
+
+    def write(f: BinaryIO) -> None:
+        sizes = np.zeros(count, dtype=np.int64)
+        for start, end in zip(starts, ends):
+            blob = _blob(rows.slice(start, end - start))
+            f.write(blob)
+            sizes[int(ordered[start])] = blob.size
+        offsets = np.concatenate([[0], np.cumsum(sizes)]).astype("<i8")
+        f.write(offsets.tobytes())
+        f.write(_TRAILER.pack(count, MAGIC))
+
+    write_atomic(root / f"{sender}{SUFFIX}", write)
     return table.num_rows
 
 
-def _sent(root: Path, partition: int) -> list[Path]:
-    folder = root / f"{partition:05d}"
-    return sorted(folder.glob("*.parquet")) if folder.exists() else []
+def _slice(path: Path, partition: int) -> bytes:
+    """Partition ``partition``'s blob in one sender's file (empty when it sent none there)."""
+    with path.open("rb") as f:
+        f.seek(-_TRAILER.size, 2)
+        count, magic = _TRAILER.unpack(f.read(_TRAILER.size))
+        if magic != MAGIC:
+            raise ValueError(f"{path}: not a shuffle file (no {MAGIC!r} trailer); delete the run's _work folder and run again")
+        if partition >= count:
+            return b""
+        f.seek(-_TRAILER.size - 8 * (count + 1) + 8 * partition, 2)
+        start, end = _SPAN.unpack(f.read(_SPAN.size))
+        f.seek(start)
+        return f.read(end - start)
+
+
+def _senders(root: Path) -> list[Path]:
+    """The sending tasks' files under ``root``, in sender order (numbers compared as numbers, see
+    :mod:`curate.io.names`: ``g99999`` before ``g100000``)."""
+    if not root.exists():
+        return []
+    if any(p.is_dir() for p in root.iterdir()):  # <partition>/<sender>.parquet: an older layout
+        raise ValueError(
+            f"{root} holds a shuffle in the older folder-per-partition layout, which this version does not read; "
+            "delete the run's _work folder (or run with --overwrite) and run again"
+        )
+    return in_number_order(root.glob(f"*{SUFFIX}"))
 
 
 def received_rows(root: Path, partition: int) -> int:
-    """How many rows were sent to ``partition`` (Parquet footers only): a task sizes its passes with it."""
-    return sum(pq.ParquetFile(f).metadata.num_rows for f in _sent(root, partition))
+    """How many rows were sent to ``partition`` (each blob's Parquet footer): a task sizes its passes with it."""
+    return sum(pq.ParquetFile(pa.BufferReader(blob)).metadata.num_rows for f in _senders(root) if (blob := _slice(f, partition)))
 
 
 def receive(root: Path, partition: int, schema: pa.Schema, where: Callable[[pa.Table], np.ndarray] | None = None) -> pa.Table:
-    """Every row sent to ``partition`` under ``root``, senders in name order (empty when none were).
+    """Every row sent to ``partition`` under ``root``, senders in order (empty when none were).
 
-    ``where``: a mask of the rows to keep, applied to each row group of each sender's file as it is read, so
-    a task can take its partition in several passes and hold only one pass's rows at a time.
+    ``where``: a mask of the rows to keep, applied to each row group of each sender's blob as it is read, so
+    a task can take its partition in several passes and hold only one pass's rows (plus one blob) at a time.
     """
     tables = []
-    for f in _sent(root, partition):
-        if where is None:
-            tables.append(pq.read_table(f, schema=schema))
+    for f in _senders(root):
+        if not (blob := _slice(f, partition)):
             continue
-        file = pq.ParquetFile(f)
+        if where is None:
+            tables.append(pq.read_table(pa.BufferReader(blob), schema=schema))
+            continue
+        file = pq.ParquetFile(pa.BufferReader(blob))
         for i in range(file.num_row_groups):
             table = file.read_row_group(i).cast(schema)
             tables.append(table.filter(pa.array(where(table))))

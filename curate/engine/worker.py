@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import resource
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -29,6 +29,7 @@ from curate.engine.pipeline import (
 from curate.engine.recipe import Recipe, build_stages
 from curate.engine.reduce import STATE_DIR
 from curate.io.checksums import digests, seal
+from curate.io.names import numbered
 from curate.io.readers import ColumnMap, WorkUnit, read_unit
 from curate.io.shards import write_json, write_parquet
 
@@ -38,6 +39,10 @@ class RunPaths:
     """Where a run keeps its outputs and its in-flight work."""
 
     out: Path
+    units: int = 0  # units of the run: fixes the digits of every numbered name (curate.io.names)
+
+    def _name(self, prefix: str, unit: int, suffix: str) -> str:
+        return f"{prefix}{numbered(unit, self.units)}{suffix}"
 
     @property
     def work(self) -> Path:
@@ -63,23 +68,23 @@ class RunPaths:
         return self.work / f"phase-{phase}"
 
     def staged(self, phase: int, unit: int) -> Path:
-        return self.phase_dir(phase) / "staged" / f"unit-{unit:05d}.parquet"
+        return self.phase_dir(phase) / "staged" / self._name("unit-", unit, ".parquet")
 
     def staged_rejected(self, phase: int, unit: int) -> Path:
-        return self.phase_dir(phase) / "rejected" / f"unit-{unit:05d}.parquet"
+        return self.phase_dir(phase) / "rejected" / self._name("unit-", unit, ".parquet")
 
     def summary(self, phase: int, unit: int) -> Path:
-        return self.phase_dir(phase) / "summary" / f"unit-{unit:05d}.parquet"
+        return self.phase_dir(phase) / "summary" / self._name("unit-", unit, ".parquet")
 
     def stats(self, phase: int, unit: int) -> Path:
-        return self.phase_dir(phase) / "stats" / f"unit-{unit:05d}.json"
+        return self.phase_dir(phase) / "stats" / self._name("unit-", unit, ".json")
 
     def state(self, phase: int) -> Path:
         """The folder a global stage's reduce leaves (see :mod:`curate.engine.reduce`); present once it finished."""
         return self.phase_dir(phase) / STATE_DIR
 
     def part(self, folder: Path, unit: int) -> Path:
-        return folder / f"part-{unit:05d}.parquet"
+        return folder / self._name("part-", unit, ".parquet")
 
 
 class Worker:
@@ -109,6 +114,8 @@ class Worker:
         """Do one unit's work for one phase; returns the stats that were committed."""
         phase = self.phases[phase_index]
         self._setup(phase)
+        if unit.total != self.paths.units:  # names take the run's width (curate.io.names)
+            self.paths = replace(self.paths, units=unit.total)
         stats: dict[str, StepStats] = {}
         if phase_index == 0:
             read = StepStats()
@@ -122,7 +129,7 @@ class Worker:
         else:
             table = pq.read_table(self.paths.staged(phase_index - 1, unit.index))
             carried = []
-        state = GlobalState(str(self.paths.state(phase_index - 1)), unit.index) if phase.apply else None
+        state = GlobalState(str(self.paths.state(phase_index - 1)), unit.index, unit.total) if phase.apply else None
         table, dropped = run_phase(phase, table, state, stats)
         rejected = concat_rejected(carried + dropped)
         out = self.recipe.output

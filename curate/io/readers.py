@@ -6,7 +6,10 @@ The unit of work is a piece of one input file, so that big files keep every work
   that, a row range inside it (read with ``iter_batches`` and sliced: memory is bounded by the row group's
   column chunks plus the unit, never by the file);
 * plain JSONL: a byte range of about ``bytes_per_unit``, cut at line starts (:mod:`curate.io.jsonl`);
-  compressed JSONL (``.gz``, ``.zst``) and WARC (:mod:`curate.io.warc`): one unit per file, streamed.
+* WARC (``.warc``, ``.warc.gz`` with a gzip member per record): a byte range of about ``bytes_per_unit``,
+  cut at record starts (:mod:`curate.io.warc_split`);
+* compressed JSONL (``.gz``, ``.zst``) and WARC that cannot be cut (one gzip stream, ``.zst``): one unit
+  per file, streamed.
 
 Everything a unit needs to be read again lives in :class:`WorkUnit`, so any worker on any node can read it.
 Ids made from file and row, and reasons naming ``FILE:row N`` or ``FILE:line N``, are the same for any
@@ -22,7 +25,7 @@ a reason naming the file and line or row: nothing is lost.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Iterable, Literal
 
 import fsspec
@@ -34,6 +37,7 @@ import pyarrow.parquet as pq
 from curate.core.errors import InputError
 from curate.core.schema import DROP_REASON, DROP_STAGE, ID, READ_STAGE, TEXT, stable_ids
 from curate.io import jsonl, warc
+from curate.io.warc_split import plan_warc
 
 Format = Literal["parquet", "jsonl", "warc"]
 _JSONL_SUFFIXES = (".jsonl", ".json", ".ndjson")
@@ -104,7 +108,7 @@ class WorkUnit:
 
     ``start_row`` is the file's row (or line) index of the unit's first record; ``max_rows`` caps the rows
     read (a row range inside a row group, or a ``--limit``); ``byte_start``/``byte_end`` bound a plain
-    JSONL unit (``byte_end`` None: to the end of the file).
+    JSONL or a WARC unit (``byte_end`` None: to the end of the file).
     """
 
     index: int
@@ -115,6 +119,7 @@ class WorkUnit:
     max_rows: int | None = None
     byte_start: int = 0
     byte_end: int | None = None
+    total: int = 0  # units in the run's plan: the digits of its file names (curate.io.names)
 
     @property
     def label(self) -> str:
@@ -141,8 +146,9 @@ def plan_units(
 ) -> list[WorkUnit]:
     """Cut the inputs into work units; unreadable files fail here, before work.
 
-    Reads Parquet footers, the first record of each WARC file, and each plain JSONL file over
-    ``bytes_per_unit`` once (counting its lines); other files only by name and size.
+    Reads Parquet footers, the first record of each WARC file and a few KiB at each cut of a WARC file
+    over ``bytes_per_unit``, and each plain JSONL file over ``bytes_per_unit`` once (counting its lines);
+    other files only by name and size.
     """
     units: list[WorkUnit] = []
     remaining = limit
@@ -155,7 +161,11 @@ def plan_units(
             pieces = _plan_parquet(path, columns, rows_per_unit)
         elif file_format == "warc":
             warc.check_warc(path)
-            pieces = [({}, warc.count_records(path) if remaining is not None else None, False)]
+            # a --limit run reads records from the start: the file whole, its records counted to cap it
+            ranges = plan_warc(path, bytes_per_unit) if remaining is None else [(0, None)]
+            split = len(ranges) > 1
+            count = warc.count_records(path) if remaining is not None else None
+            pieces = [({"byte_start": a, "byte_end": b} if split else {}, count, False) for a, b in ranges]
         else:
             spans = jsonl.plan_jsonl(path, bytes_per_unit, count=remaining is not None)
             split = len(spans) > 1
@@ -171,7 +181,7 @@ def plan_units(
             units.append(WorkUnit(len(units), path, file_format, max_rows=cap, **fields))
             if remaining is not None and remaining <= 0:
                 break
-    return units
+    return [replace(u, total=len(units)) for u in units]
 
 
 def open_parquet(path: str) -> pq.ParquetFile:
@@ -230,7 +240,9 @@ def read_unit(unit: WorkUnit, columns: ColumnMap) -> tuple[pa.Table, pa.Table]:
         where = [f"{unit.path}:row {unit.start_row + i}" for i in range(table.num_rows)]
         raw_text = None
     elif unit.format == "warc":
-        table, where, raw_text = warc.read_warc(unit.path, columns.id_column, columns.text_column, unit.max_rows)
+        table, where, raw_text = warc.read_warc(
+            unit.path, columns.id_column, columns.text_column, unit.max_rows, unit.byte_start, unit.byte_end
+        )
         docs, rejected = _normalise(table, unit, columns, where, raw_text)
         # html and text hold the same values: one array under both names, not two copies
         return docs.set_column(docs.column_names.index("html"), "html", docs.column(TEXT)), rejected

@@ -14,6 +14,7 @@ import json
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -52,6 +53,16 @@ def write_parquet(table: pa.Table, path: Path, compression: str = "zstd", level:
         compression_level=level if codec in ("zstd", "gzip") else None,
         row_group_size=64 * 1024,
     ))
+
+
+def write_atomic(path: Path, write: Callable[[BinaryIO], None]) -> None:
+    """Write any bytes atomically: ``write`` gets the open temporary file."""
+
+    def through(tmp: Path) -> None:
+        with tmp.open("wb") as f:
+            write(f)
+
+    _atomic(path, through)
 
 
 def write_json(data: object, path: Path) -> None:

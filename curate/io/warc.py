@@ -1,8 +1,8 @@
 """WARC input (``.warc``, ``.warc.gz``; also ``.warc.zst``/``.warc.lz4``): one document per HTML response.
 
 Records are streamed with FastWARC (resiliparse's WARC parser; compression is detected from the stream),
-so a file is never decompressed whole: memory is bounded by the HTML of one work unit (one WARC file),
-held as Arrow arrays built every :data:`CHUNK` records.
+so a file is never decompressed whole: memory is bounded by the HTML of one work unit (a WARC file, or a
+byte range of a big one: :mod:`curate.io.warc_split`), held as Arrow arrays built every :data:`CHUNK` records.
 
 Every record becomes one row, so documents in = kept + dropped holds at read:
 
@@ -10,9 +10,9 @@ Every record becomes one row, so documents in = kept + dropped holds at read:
   hold the decoded HTML (one Arrow array under two names, not two copies); ``html_extract`` then replaces
   ``text`` with the main text and drops ``html``. Every other stage sees ``text`` as it would for any input.
   Columns: ``url`` (WARC-Target-URI), ``crawl_date`` (WARC-Date, UTC), ``content_type``,
-  ``warc_record_id``; the id is the WARC-Record-ID (a stable hash of file and record number without one).
-* every other record is dropped at read with a reason naming the file and record number:
-  ``read:request record at FILE:record 2``, ``read:non-HTML response (image/png) at FILE:record 7``,
+  ``warc_record_id``; the id is the WARC-Record-ID (without one, a stable hash of where the record starts).
+* every other record is dropped at read with a reason naming the file and where the record starts:
+  ``read:request record at FILE:byte 267``, ``read:non-HTML response (image/png) at FILE:byte 9515``,
   ``read:truncated record (read 100 of 185 bytes) at …``, ``read:broken WARC stream (Invalid WARC header)
   at …`` (nothing after that point can be parsed). Textual payloads are kept in the rejected row's text.
 
@@ -29,8 +29,11 @@ from collections.abc import Iterator
 import fsspec
 import pyarrow as pa
 import pyarrow.compute as pc
+import xxhash
 
 from curate.core.errors import InputError
+from curate.core.schema import stable_ids
+from curate.io.warc_split import Layout, Window, layout_of
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 #: Records turned into Arrow arrays at a time: bounds the Python objects alive while a file streams.
@@ -54,12 +57,16 @@ def _open(path: str):
         raise InputError(f"{path}: cannot read ({exc}); fix or remove the file") from exc
 
 
-def _records(path: str) -> Iterator[tuple[object | None, str | None]]:
-    """(record, None) for each record, then (None, error) if the stream breaks; parse errors end the file."""
+def _records(path: str, start: int = 0, end: int | None = None) -> Iterator[tuple[object | None, str | None]]:
+    """(record, None) for each record starting in bytes ``[start, end)``, then (None, error) if the stream breaks.
+
+    Parse errors end the range. ``start`` must be a record start (see :mod:`curate.io.warc_split`).
+    """
     from fastwarc.warc import ArchiveIterator
 
     with _open(path) as f:
-        it = iter(ArchiveIterator(f, parse_http=False))
+        source = Window(f, start, end) if start or end is not None else f
+        it = iter(ArchiveIterator(source, parse_http=False))
         while True:
             try:
                 record = next(it)
@@ -69,6 +76,11 @@ def _records(path: str) -> Iterator[tuple[object | None, str | None]]:
                 yield None, str(exc)
                 return
             yield record, None
+
+
+def _layout(path: str) -> Layout:
+    with _open(path) as f:
+        return layout_of(f)[0]
 
 
 def check_warc(path: str) -> None:
@@ -185,28 +197,40 @@ class _Columns:
         return pa.table({n: pa.chunked_array(self.chunks[n], WARC_COLUMNS.get(n, pa.string())) for n in self.names})
 
 
-def read_warc(path: str, id_column: str, text_column: str, max_rows: int | None = None):
-    """Stream a WARC file into (table, where per row, raw text per row) for the reader's common checks.
+def read_warc(path: str, id_column: str, text_column: str, max_rows: int | None = None, start: int = 0, end: int | None = None):
+    """Stream the records of a WARC file that start in ``[start, end)`` into (table, where per row, raw text).
 
     The table has ``id_column`` (the record id), ``text_column`` (the HTML), the :data:`WARC_COLUMNS` and
-    ``__read_error`` (None for a document, else the reason).
+    ``__read_error`` (None for a document, else the reason). Records are named ``FILE:byte N`` in a file
+    that can be cut, ``FILE:record N`` in one that cannot (:mod:`curate.io.warc_split`); a record without a
+    ``WARC-Record-ID`` gets a stable hash of that name as its id, so ids do not depend on the unit size.
     """
     cols = _Columns(["html", "url", "crawl_date", "content_type", "warc_record_id", "__read_error"])
     where: list[str] = []
     raw_text: list[str | None] = []
-    for number, (record, error) in enumerate(_records(path), start=1):
+    by_offset = _layout(path) != "stream"
+    last = start
+    for number, (record, error) in enumerate(_records(path, start, end), start=1):
         if max_rows is not None and number > max_rows:
             break
-        where.append(f"{path}:record {number}")
         if error is not None:
-            cols.add({"__read_error": f"broken WARC stream ({error}); nothing after it can be read"})
+            where.append(f"{path}:after byte {last}" if by_offset else f"{path}:record {number}")
+            rest = "nothing after it can be read" if end is None else f"nothing after it before byte {end} can be read"
+            cols.add({"__read_error": f"broken WARC stream ({error}); {rest}"})
             raw_text.append(None)
             break
+        last = start + record.stream_pos
+        where.append(f"{path}:byte {last}" if by_offset else f"{path}:record {number}")
         row, reason, shown = _judge(record)
         cols.add({**row, "__read_error": reason})
         raw_text.append(shown if reason is not None else None)
     table = cols.table()
     ids = pc.utf8_trim(table.column("warc_record_id"), "<>")
+    if by_offset and ids.null_count:  # per-row: only records without a WARC-Record-ID
+        made = [xxhash.xxh64_hexdigest(w.encode()) for w in where]
+        ids = pc.coalesce(ids, pa.array(made, pa.string()))
+    elif ids.null_count:
+        ids = pc.coalesce(ids, stable_ids(path, 0, len(where)))  # by record number, as for rows of other formats
     rest = [c for c in table.column_names if c not in ("html", "__read_error")]
     out = pa.table(
         [ids, table.column("html"), table.column("html")] + [table.column(c) for c in rest] + [table.column("__read_error")],

@@ -25,6 +25,7 @@ import numpy as np
 import pyarrow as pa
 
 from curate.engine.shuffle import receive, send
+from curate.io.names import numbered
 from curate.io.shards import write_parquet
 from curate.mix.config import OutputSpec, SourceSpec
 from curate.mix.filter import parse_filter
@@ -220,7 +221,7 @@ def write_task(ctx: MixContext, item: tuple[int, int]) -> dict:
     cols = {c: table.column(c).to_numpy() for c in SORT}
     order = np.lexsort((table.column("repeat").to_numpy(), cols["_pos"], cols["_piece"], cols["_src"], cols["_key"]))
     table = table.take(pa.array(order))
-    name = f"part-{part:05d}.parquet"
+    name = f"part-{numbered(part, ctx.parts[stage])}.parquet"
     write_parquet(table.select(ctx.schema.names), Path(ctx.folders[stage]) / "data" / name, ctx.output.compression, ctx.output.compression_level)
     src = table.column("_src").to_numpy()
     out = {}

@@ -5,8 +5,8 @@ make useful configs (language, category, quality bucket; ``--config-by``), one f
 group, so ``load_dataset(repo, "en")`` reads only English. A dataset card (:mod:`curate.report.dataset_card`)
 goes next to them, with the report's plots when ``OUT/report/`` exists. ``--dry-run DIR`` writes exactly
 that folder and stops; otherwise it is written to ``OUT/hub/`` (reused while the run and options are the
-same) and uploaded with huggingface_hub's resumable folder upload, so re-running after a failure
-continues where it stopped.
+same) and :mod:`curate.publish.upload` sends the files the repo does not hold yet, in several commits, so
+re-running after a failure or a kill uploads only what is missing.
 
 The token comes from huggingface_hub's usual places (``HF_TOKEN``, ``hf auth login``); it is never
 printed, written to the card or put in an error message. Only ``OUT/hub/`` is uploaded: never ``_work/``,
@@ -15,7 +15,6 @@ the manifest's folder itself or anything a symbolic link leads to outside OUT (s
 
 from __future__ import annotations
 
-import importlib
 import json
 import re
 import shutil
@@ -28,9 +27,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from curate.core.errors import CurateError, OutputError
+from curate.core.errors import OutputError
 from curate.core.schema import TEXT
 from curate.io.shards import write_json, write_parquet
+from curate.publish.upload import PublishError, upload
 from curate.report.dataset_card import CardInputs, ConfigInfo, render_card
 from curate.report.html import drop_reasons, open_run
 
@@ -41,10 +41,6 @@ _REPO_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9][A-Za-z0-9_.-]*$"
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 #: What a staged folder holds; a --dry-run folder with anything else is someone else's and is not replaced.
 _STAGED_ENTRIES = {"README.md", "data", "report", ".cache"}
-
-
-class PublishError(CurateError):
-    """Publishing cannot go on: no token, no access to the repo, or the Hub cannot be reached."""
 
 
 @dataclass
@@ -258,73 +254,7 @@ def _distinct(parts: list[Path], column: str) -> list:
     return sorted(seen, key=lambda v: (v is None, str(v)))
 
 
-# --- upload ------------------------------------------------------------------------------------------------
-
-
-def _network_errors() -> tuple[type[BaseException], ...]:
-    """Transport-level failures of whichever HTTP client this huggingface_hub uses."""
-    kinds: list[type[BaseException]] = [ConnectionError, TimeoutError]
-    for module in ("httpx", "httpx2"):
-        try:
-            kinds.append(importlib.import_module(module).TransportError)
-        except (ImportError, AttributeError):
-            pass
-    try:
-        import requests
-
-        kinds += [requests.ConnectionError, requests.Timeout]
-    except ImportError:
-        pass
-    return tuple(kinds)
-
-
-def _redact(text: str, token: str | None) -> str:
-    return text.replace(token, "<token>") if token else text
-
-
-def _http_error(exc: Exception, repo_id: str, token: str) -> PublishError:
-    from huggingface_hub.errors import RepositoryNotFoundError
-
-    status = getattr(getattr(exc, "response", None), "status_code", None)
-    if status == 401:
-        msg = ("the Hub rejected the token (HTTP 401: invalid or expired); log in again with `hf auth login` "
-               "or set HF_TOKEN to a valid write token")
-    elif status == 403:
-        msg = (f"the token may not write to dataset repo {repo_id} (HTTP 403); use a token with write access "
-               f"to {repo_id.split('/')[0]}, or another --repo")
-    elif isinstance(exc, RepositoryNotFoundError) or status == 404:
-        msg = (f"dataset repo {repo_id} was not found and could not be created (HTTP 404); check the name, "
-               f"and that your token may create repos under {repo_id.split('/')[0]}")
-    else:
-        server = getattr(exc, "server_message", None) or str(exc).splitlines()[0]
-        msg = f"the Hub refused the upload to {repo_id} (HTTP {status}): {server}; run the same command again to resume"
-    return PublishError(_redact(msg, token))
-
-
-def upload(folder: Path, repo_id: str, token: str, *, private: bool, revision: str | None, message: str) -> str:
-    """Create the dataset repo (if needed) and upload ``folder`` resumably; returns the repo's URL."""
-    from huggingface_hub import HfApi
-    from huggingface_hub.errors import HfHubHTTPError
-
-    api = HfApi(token=token, library_name="curate", library_version=version("curate"))
-    try:
-        url = api.create_repo(repo_id, repo_type="dataset", private=private, exist_ok=True)
-        if revision:
-            api.create_branch(repo_id, repo_type="dataset", branch=revision, exist_ok=True)
-        large = getattr(api, "upload_large_folder", None)
-        if large is not None:  # huggingface_hub < 2: the resumable multi-commit uploader
-            large(repo_id=repo_id, folder_path=folder, repo_type="dataset", revision=revision, private=private)
-        else:  # huggingface_hub >= 2: upload_folder itself is streamed, multi-commit and resumable
-            api.upload_folder(repo_id=repo_id, folder_path=folder, repo_type="dataset", revision=revision, commit_message=message)
-    except HfHubHTTPError as exc:
-        raise _http_error(exc, repo_id, token) from None
-    except _network_errors() as exc:
-        from huggingface_hub import constants
-
-        raise PublishError(_redact(
-            f"cannot reach the Hub at {constants.ENDPOINT} ({type(exc).__name__}: {exc}); check the network "
-            "(or HF_ENDPOINT) and run the same command again: the upload resumes where it stopped", token)) from None
-    return str(url)
+# --- publish -----------------------------------------------------------------------------------------------
 
 
 def _stage_key(out: Path, options: dict) -> dict:
@@ -345,11 +275,14 @@ def publish(
     license: str | None = None,
     tokenizer: str | None = None,
     pretty_name: str | None = None,
+    files_per_commit: int = 100,
     say=print,
 ) -> Path:
     """Stage ``out`` for ``repo_id`` and upload it (or only write the folder, with ``dry_run``)."""
     if not _REPO_ID.match(repo_id):
         raise PublishError(f"--repo {repo_id!r}: give the dataset repo as ORG/NAME (letters, digits, - _ .)")
+    if files_per_commit < 1:
+        raise PublishError(f"--files-per-commit {files_per_commit}: give at least 1")
     options = {"repo": repo_id, "config_by": config_by, "license": license, "tokenizer": tokenizer, "pretty_name": pretty_name}
 
     def stage(dest: Path) -> Staged:
@@ -380,6 +313,7 @@ def publish(
         write_json(_stage_key(root, options), marker)
         say(f"{folder}: laid out {staged.files} data file(s) in {len(staged.configs)} config(s)")
     recipe = json.loads((root / "manifest.json").read_text(encoding="utf-8"))["recipe"].get("name", "run")
-    url = upload(folder, repo_id, token, private=private, revision=revision, message=f"curate publish: {recipe}")
+    url = upload(folder, repo_id, token, private=private, revision=revision, message=f"curate publish: {recipe}",
+                 files_per_commit=files_per_commit, say=say)
     say(f"published {folder} to {url}" + (f" (revision {revision})" if revision else ""))
     return folder

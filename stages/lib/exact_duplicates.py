@@ -153,7 +153,7 @@ def state_task(dp: DedupPlan, group: int) -> int:
                     DUP_OF: table.column(DUP_OF).slice(lo, hi - lo),
                 }
             )
-            write_parquet(state, Path(dp.state) / unit_state_name(unit), "zstd", 1)
+            write_parquet(state, Path(dp.state) / unit_state_name(unit, len(dp.summaries)), "zstd", 1)
         total += table.num_rows
     return total
 

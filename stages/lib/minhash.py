@@ -177,11 +177,25 @@ def band_hashes(sig: np.ndarray, bands: int, rows: int) -> np.ndarray:
 
 @lru_cache(maxsize=64)
 def lsh_shape(threshold: float, num_perm: int, fp_weight: float, fn_weight: float) -> tuple[int, int]:
-    """(bands, rows) minimising the weighted false positive + false negative areas (datasketch's search)."""
-    from datasketch.lsh import _optimal_param
+    """(bands, rows) minimising the weighted false positive + false negative areas, as datasketch chooses.
 
-    bands, rows = _optimal_param(threshold, num_perm, fp_weight, fn_weight)
-    return int(bands), int(rows)
+    The same search as datasketch's ``_optimal_param``, all (bands, rows) at once: the probability that
+    a pair of similarity s shares a band, ``1 - (1 - s^rows)^bands``, is a polynomial of degree at most
+    ``num_perm``, so Gauss-Legendre quadrature with ``num_perm // 2 + 1`` nodes integrates it exactly
+    (datasketch integrates numerically with scipy, whose import alone costs seconds per process).
+    """
+    nodes, weights = np.polynomial.legendre.leggauss(num_perm // 2 + 1)
+    pairs = np.array([(b, r) for b in range(1, num_perm + 1) for r in range(1, num_perm // b + 1)], dtype=np.float64)
+    bands, rows = pairs[:, :1], pairs[:, 1:]
+
+    def area(lo: float, hi: float, false: bool) -> np.ndarray:
+        s = (hi - lo) / 2 * nodes + (hi + lo) / 2
+        miss = (1 - s**rows) ** bands  # probability that no band matches
+        return (hi - lo) / 2 * ((miss if false else 1 - miss) @ weights)
+
+    error = area(0.0, threshold, False) * fp_weight + area(threshold, 1.0, True) * fn_weight
+    b, r = pairs[int(np.argmin(error))]
+    return int(b), int(r)
 
 
 def bucket_pairs(keys: np.ndarray, nodes: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:

@@ -200,7 +200,7 @@ def state_task(cp: ClusterPlan, group: int) -> int:
                 CLUSTER_SIZE: rows.column("size"),
             }
         )
-        write_parquet(table, Path(cp.state) / unit_state_name(unit), "zstd", 1)
+        write_parquet(table, Path(cp.state) / unit_state_name(unit, len(cp.summaries)), "zstd", 1)
     return labels.num_rows
 
 

@@ -107,5 +107,5 @@ def state_task(cp: CountPlan, group: int) -> int:
                 HASH: pa.array(key[lo:hi], pa.uint64()),
             }
         )
-        write_parquet(state, Path(cp.state) / unit_state_name(unit), "zstd", 1)
+        write_parquet(state, Path(cp.state) / unit_state_name(unit, len(cp.summaries)), "zstd", 1)
     return len(key)

@@ -22,10 +22,12 @@ def http(body: bytes, ctype: str, status: str = "200 OK", extra: str = "") -> by
     return f"HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\n{extra}\r\n".encode() + body
 
 
-def write_warc(path: Path, records: list[tuple], gzipped: bool = True) -> Path:
-    """records: (type name, uuid, url, block, Content-Type)."""
+def write_warc(path: Path, records: list[tuple], gzipped: bool = True, offsets: list[int] | None = None) -> Path:
+    """records: (type name, uuid, url, block, Content-Type); ``offsets`` gets where each record starts."""
     with open(path, "wb") as f:
         for kind, urn, url, block, ctype in records:
+            if offsets is not None:
+                offsets.append(f.tell())
             r = WarcRecord()
             r.init_headers(getattr(WarcRecordType, kind), f"uuid:{urn}".encode())
             r.headers["WARC-Date"] = "2024-01-15T10:00:00Z"
@@ -65,7 +67,8 @@ def read(path: Path, limit: int | None = None) -> tuple[pa.Table, pa.Table]:
 
 @pytest.mark.parametrize("name", ["crawl.warc.gz", "crawl.warc"])
 def test_html_responses_are_documents_and_every_other_record_is_rejected_with_its_place(tmp_path: Path, name: str) -> None:
-    path = write_warc(tmp_path / name, CRAWL, gzipped=name.endswith(".gz"))
+    at: list[int] = []
+    path = write_warc(tmp_path / name, CRAWL, gzipped=name.endswith(".gz"), offsets=at)
     docs, bad = read(path)
     assert docs.num_rows + bad.num_rows == len(CRAWL)
     assert docs.column_names == ["id", "text", "html", "url", "crawl_date", "content_type", "warc_record_id"]
@@ -77,38 +80,40 @@ def test_html_responses_are_documents_and_every_other_record_is_rejected_with_it
     assert docs.column("text").to_pylist() == docs.column("html").to_pylist()
     texts = docs.column("text").to_pylist()
     assert "hello world" in texts[0] and "你好，世界" in texts[1] and "日本語のページ" in texts[2] and "zipped" in texts[3]
-    at = f"at {path}:record"
+    here = f"at {path}:byte"  # records are named by where they start: the same however the file is cut
     assert bad.column("drop_reason").to_pylist() == [
-        f"read:warcinfo record {at} 1",
-        f"read:request record {at} 2",
-        f"read:metadata record {at} 4",
-        f"read:non-HTML response (image/png) {at} 7",
-        f"read:HTTP 404 response {at} 8",
-        f"read:empty text {at} 10",
+        f"read:warcinfo record {here} {at[0]}",
+        f"read:request record {here} {at[1]}",
+        f"read:metadata record {here} {at[3]}",
+        f"read:non-HTML response (image/png) {here} {at[6]}",
+        f"read:HTTP 404 response {here} {at[7]}",
+        f"read:empty text {here} {at[9]}",
     ]
     assert bad.column("id").to_pylist() == ["urn:uuid:0", "urn:uuid:1", "urn:uuid:3", "urn:uuid:6", "urn:uuid:7", "urn:uuid:9"]
     assert bad.column("text").to_pylist()[1] == "GET / HTTP/1.1\r\nHost: a.org\r\n\r\n"  # nothing lost
 
 
 def test_a_truncated_file_keeps_what_came_before_and_rejects_the_cut_record(tmp_path: Path) -> None:
-    whole = write_warc(tmp_path / "whole.warc", CRAWL[:3], gzipped=False).read_bytes()
+    at: list[int] = []
+    whole = write_warc(tmp_path / "whole.warc", CRAWL[:3], gzipped=False, offsets=at).read_bytes()
     cut = tmp_path / "cut.warc"
     cut.write_bytes(whole[:-40])  # the record's closing CRLF CRLF and the last 36 bytes of the page
     docs, bad = read(cut)
     page = HTML.format("hello world").encode()
     assert docs.num_rows == 0 and bad.num_rows == 3
-    assert bad.column("drop_reason").to_pylist()[2] == f"read:truncated record (read {len(page) - 36} of {len(page)} bytes) at {cut}:record 3"
+    assert bad.column("drop_reason").to_pylist()[2] == f"read:truncated record (read {len(page) - 36} of {len(page)} bytes) at {cut}:byte {at[2]}"
     assert bad.column("text").to_pylist()[2] == page[:-36].decode()  # what there was is kept
 
 
 def test_garbage_in_the_middle_ends_the_file_with_one_reason(tmp_path: Path) -> None:
-    good = write_warc(tmp_path / "a.warc", CRAWL[:3], gzipped=False).read_bytes()
+    at: list[int] = []
+    good = write_warc(tmp_path / "a.warc", CRAWL[:3], gzipped=False, offsets=at).read_bytes()
     path = tmp_path / "b.warc"
     path.write_bytes(good + b"NOT A WARC RECORD\r\n\r\n" + good)
     docs, bad = read(path)
     assert docs.column("id").to_pylist() == ["urn:uuid:2"]
     assert bad.column("drop_reason").to_pylist()[-1].startswith("read:broken WARC stream (")
-    assert bad.column("drop_reason").to_pylist()[-1].endswith(f"at {path}:record 4")
+    assert bad.column("drop_reason").to_pylist()[-1].endswith(f"at {path}:after byte {at[2]}")  # the last record read
 
 
 def test_a_file_that_is_not_warc_is_refused_before_any_work(tmp_path: Path) -> None:

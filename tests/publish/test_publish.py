@@ -1,7 +1,7 @@
 """``curate publish``: the dry-run folder (card, configs, data files) and the upload's error paths.
 
-There is no network here, so the upload itself cannot run; its error handling is tested against a closed
-local port (network failure) and a local HTTP server answering like a Hub that refuses (401, 403).
+Error handling is tested against a closed local port (network failure) and a local HTTP server answering
+like a Hub that refuses (401, 403); uploads and resumes against a local Hub are in test_publish_resume.py.
 """
 
 from __future__ import annotations
@@ -146,7 +146,7 @@ def _cli(args: list[str], env_extra: dict[str, str], tmp_path: Path) -> tuple[su
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "HUGGING_FACE"))}
     env.update({"HF_HOME": str(tmp_path / "hf-home"), "HF_HUB_DISABLE_TELEMETRY": "1", **env_extra})
     started = time.monotonic()
-    proc = subprocess.run([sys.executable, "-c", CLI, *args], capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
+    proc = subprocess.run([sys.executable, "-c", CLI, *args], check=False, capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
     return proc, time.monotonic() - started
 
 

@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from curate.stages.gopher import GopherQuality, GopherRepetition
+from curate.stages.gopher import GopherQuality, GopherRepetition, _dup_ngram_fails
+from curate.stages.lib import text_stats as ts
 
 pytest.importorskip("spacy", reason="datatrove's English word splitting needs spaCy (test dependency)")
 
@@ -91,3 +92,37 @@ def test_presets_decide_stop_words_and_word_length(prose, table):
 def test_every_rule_can_be_switched_off(table):
     v = run(GopherQuality, ["The cat sat with the dog."], table=table, min_doc_words=None)
     assert v.keep[0]
+
+
+def _greedy_walk(key, valid, lens, doc, n, n_chars, frac):
+    """Gopher's repeated n-gram count as datatrove walks it, one position at a time (the reference)."""
+    fails = np.zeros(len(n_chars), dtype=bool)
+    span = ts.window_sum(lens, n)
+    for i in range(len(n_chars)):
+        at = np.flatnonzero((doc == i) & valid)
+        seen, repeated, j = set(), 0, 0
+        while j < len(at) and repeated <= frac * n_chars[i]:
+            k = key[at[j]]
+            if k in seen:
+                repeated += span[at[j]]
+                j += n
+            else:
+                seen.add(k)
+                j += 1
+        fails[i] = n_chars[i] > 0 and repeated / n_chars[i] > frac
+    return fails
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_repeated_ngram_count_is_gophers_greedy_walk(seed):
+    """The bounds and the walk over repeated positions only give the one-position-at-a-time answer."""
+    rng = np.random.default_rng(seed)
+    doc = np.repeat(np.arange(8), rng.integers(0, 90, 8))
+    ids = rng.integers(0, rng.integers(2, 30), len(doc)).astype(np.uint64)  # few distinct words: repeats
+    lens = rng.integers(1, 9, len(doc)).astype(np.int64)
+    n = int(rng.integers(2, 8))
+    key, valid = ts.ngram_keys(ids, doc, [n])[n]
+    n_chars = np.bincount(doc, weights=lens + 1, minlength=8)
+    frac = float(rng.choice([0.05, 0.1, 0.15, 0.3]))
+    ours = _dup_ngram_fails(key, valid, lens, doc, n, n_chars, frac, np.ones(8, dtype=bool))
+    assert ours.tolist() == _greedy_walk(key, valid, lens, doc, n, n_chars, frac).tolist()

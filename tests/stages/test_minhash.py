@@ -54,7 +54,11 @@ def test_chinese_is_shingled_by_characters() -> None:
 def test_lsh_shape_is_datasketchs_optimum() -> None:
     from datasketch.lsh import _optimal_param
 
-    assert mh.lsh_shape(0.8, 128, 0.5, 0.5) == _optimal_param(0.8, 128, 0.5, 0.5)
+    for num_perm in (64, 112, 128, 256):
+        for threshold in (0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95):
+            for fp_weight in (0.5, 0.3):
+                ours = mh.lsh_shape(threshold, num_perm, fp_weight, 1 - fp_weight)
+                assert ours == _optimal_param(threshold, num_perm, fp_weight, 1 - fp_weight), (num_perm, threshold)
     bands, rows = mh.lsh_shape(0.8, 128, 0.1, 0.9)
     assert bands * rows <= 128 and bands > 9  # weighting misses more buys more bands
 

@@ -1,6 +1,9 @@
 import numpy as np
+import polars as pl
 import pyarrow as pa
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from curate.stages.lib import text_stats as ts
 
@@ -30,6 +33,25 @@ def test_word_splitting_keeps_document_order_and_lengths():
     assert p.doc.tolist() == [0, 0, 0, 0, 2, 2, 2, 2]
     assert p.per_doc().tolist() == [4, 0, 4, 0]
     assert p.values.to_pylist() == ["a", "/", "b", "c", "x", "y", ":", "z"]
+
+
+_PIECES = list("abcXYZ019 \n\t.,;:!?()[]\"'’‘“”-–—/@#=<>_~+*&%$中文日本ーカ한。，、：（）「」…①éñßИж\u0301\ue000") + [
+    "cannot", "Inc", "Dr", "co", "vs", "n't", "'s", "http://", "https://x.y/", "km", "MB", "--", "and/or", "e.g.",
+    "U.S.", "8)", "):", "...", "C++", "word", "Straße",
+]
+
+
+@settings(max_examples=60, deadline=None)
+@example(["cannot CANNOT “cannot” Inc. inc. Dr. e.g. U.S. A. 中.文. 中文@x.com 8) ): (中文) “中文”。 word: (word)"])
+@example(["\"x\" x-1 5km a/b and/or it's don't ’s 中's ‘s »xfs«. ― … …… 日本語・カタカナー。한국어 텍스트입니다."])
+@example(["a\u0301b ①，② x=1 os.path ./configure .pyc --help -l https://x.com/中文 foo@bar.org", "", "Mr. co. vs."])
+@given(st.lists(st.lists(st.sampled_from(_PIECES), max_size=40).map("".join), min_size=1, max_size=30))
+def test_chunk_classes_give_the_words_of_the_full_pattern(texts):
+    """The fast paths (plain words, CJK runs, wrapped words) split exactly as the full rules on whole texts."""
+    fast = ts.split_words(pa.array(texts))
+    full, owner = ts._split_chunks(pl.Series(texts))
+    assert fast.values.to_pylist() == full.to_list()
+    assert fast.doc.tolist() == owner.tolist()
 
 
 @pytest.mark.parametrize("text", ["a\nb", "a\n", "", "\n", "a\r\nb\rc\x0bd\x85e\u2028", "a\n\nb\n\n", "x"])

@@ -69,9 +69,9 @@ def route_task(dp: DedupPlan, group: int) -> int:
     """Send every (hash, position, id) row of a group's units to partition ``hash mod P``.
 
     In passes of about :data:`ROWS_PER_PASS` rows, each reading the group's summaries again: pass ``s``
-    sends the partitions ``p mod passes == s`` (each partition file written once, whole), or, when there
-    are more passes than partitions (a small run), the rows ``(hash div P) mod passes == s`` as a file of
-    its own.
+    sends the partitions ``p mod passes == s`` (each partition's rows sent once, whole), or, when there
+    are more passes than partitions (a small run), the rows ``(hash div P) mod passes == s``; each pass is
+    a sender of its own (one shuffle file).
     """
     units = dp.units(group)
     rows = sum(pq.ParquetFile(dp.summaries[u]).metadata.num_rows for u in units)
@@ -94,7 +94,8 @@ def route_task(dp: DedupPlan, group: int) -> int:
         del tables
         # xxhash64 values are uniform already: no extra mixing before the modulo
         where = partition_of(copies.column(HASH).to_numpy(), dp.partitions, spread=False)
-        sent += send(copies, where, dp.path("copies"), f"g{group:05d}" if by_partition else f"g{group:05d}-{s:03d}")
+        # a sender writes one file (curate.engine.shuffle): each pass is a sender of its own
+        sent += send(copies, where, dp.path("copies"), f"g{group:05d}" if passes == 1 else f"g{group:05d}-{s:03d}")
     return sent
 
 
@@ -143,7 +144,7 @@ def state_task(dp: DedupPlan, group: int) -> int:
         where = None if passes == 1 else (lambda t, a=lo_unit, b=hi_unit: _unit_in(t, a, b))
         table = receive(root, group, _DROPS, where)
         order = np.argsort(table.column("node").to_numpy(), kind="stable")
-        table = table.take(pa.array(order))
+        table = table.take(pa.array(order)).combine_chunks()  # one chunk: state bytes whatever the passes read
         node = table.column("node").to_numpy()
         for unit, lo, hi in unit_slices(node, range(lo_unit, hi_unit)):
             state = pa.table(

@@ -10,6 +10,11 @@ offline, an OpenAI-compatible server, transformers), and parse the score robustl
 below, null when no score could be read, so ``curate train-classifier --data OUT --label-column label``
 trains on them directly.
 
+``score_from="logprobs"`` (:mod:`curate.scorers.edu_logprobs`) reads the score from the next-token
+probabilities of the digits 0–5 after the prefilled lead instead: one forward pass per document, no decoding,
+and a continuous score (the expected digit, ``float``) in place of the integer; ``raw`` then holds the six
+probabilities and ``mass`` their sum. Documents are first cut to ``max_doc_tokens`` tokens.
+
 Memory: the sampled documents (``limit`` of them, cut to ``max_chars``) and their answers.
 """
 
@@ -109,8 +114,11 @@ class AnnotateConfig:
     fraction: float = 1.0  # share of documents rated (stable hash of seed and id)
     limit: int | None = None  # most documents rated, in input order after sampling
     max_chars: int = 2000  # each document is cut to this many characters in the prompt
-    threshold: int = 3  # score >= threshold -> label hq, else lq
+    threshold: float = 3  # score >= threshold -> label hq, else lq
     seed: int = 0
+    score_from: str = "text"  # text: parse a generated answer; logprobs: expected digit from next-token probabilities
+    max_doc_tokens: int = 384  # logprobs: each document is cut to this many tokens of the model's tokenizer
+    batch_size: int = 8  # logprobs with the hf engine: prompts per forward pass
 
 
 def annotate(table: pa.Table, config: AnnotateConfig) -> pa.Table:
@@ -126,10 +134,11 @@ def annotate(table: pa.Table, config: AnnotateConfig) -> pa.Table:
     langs_in = table.column("lang").to_pylist() if "lang" in table.column_names else [None] * table.num_rows
     langs = [prompt_lang(langs_in[i], t) for i, t in zip(rows, texts)]
     chat = ChatFormat(config.engine.tokenizer or config.engine.model) if config.chat_template else None
-    prompts = []
-    for text, lang in zip(texts, langs):  # per-row Python: one prompt string per document
-        body = PROMPTS[lang].replace("{document}", text[: config.max_chars].strip())
-        prompts.append(chat.render(body, LEADS[lang]) if chat else body + "\n" + LEADS[lang])
+    if config.score_from == "logprobs":
+        return _annotate_logprobs([ids[i] for i in rows], texts, langs, chat, config)
+    if config.score_from != "text":
+        raise ValueError(f"score_from must be text or logprobs, not {config.score_from!r}")
+    prompts = [_prompt(text[: config.max_chars], lang, chat) for text, lang in zip(texts, langs)]
     seeds = [request_seed(config.seed, ids[i], "annotate", 0) for i in rows]
     engine = make_engine(config.engine, config.seed)
     try:
@@ -138,19 +147,59 @@ def annotate(table: pa.Table, config: AnnotateConfig) -> pa.Table:
         engine.close()
     raw = [LEADS[lang] + a.text for lang, a in zip(langs, answers)]
     scores = [parse_score(r) for r in raw]
-    labels = [None if s is None else "hq" if s >= config.threshold else "lq" for s in scores]
+    return _table([ids[i] for i in rows], texts, langs, pa.array(scores, pa.int8()), raw, config)
+
+
+def _prompt(text: str, lang: str, chat, lead_suffix: str = "") -> str:
+    return "".join(_prompt_parts(text, lang, chat, lead_suffix))
+
+
+def _prompt_parts(text: str, lang: str, chat, lead_suffix: str = "") -> tuple[str, str]:
+    """The prompt as (the part before the document, shared by every prompt of a language; the rest)."""
+    lead = LEADS[lang] + lead_suffix
+    whole = chat.render(PROMPTS[lang], lead) if chat else PROMPTS[lang] + "\n" + lead
+    head, tail = whole.split("{document}")
+    return head, text.strip() + tail
+
+
+def _table(ids: list[str], texts: list[str], langs: list[str], scores: pa.Array, raw: list[str], config: AnnotateConfig,
+           extra: dict | None = None) -> pa.Table:
+    import pyarrow.compute as pc
+
+    hq = pc.greater_equal(scores, pa.scalar(config.threshold, pa.float64()))
+    labels = pc.if_else(hq, "hq", "lq")  # null where the score is null
+    version = "v1" if config.score_from == "text" else "v1.logprobs"
     return pa.table(
         {
-            "id": pa.array([ids[i] for i in rows], pa.string()),
+            "id": pa.array(ids, pa.string()),
             "text": pa.array(texts, pa.string()),
             "lang": pa.array(langs, pa.string()),
-            "prompt": pa.array([f"edu_{lang}.v1" for lang in langs], pa.string()),
-            "score": pa.array(scores, pa.int8()),
-            "label": pa.array(labels, pa.string()),
+            "prompt": pa.array([f"edu_{lang}.{version}" for lang in langs], pa.string()),
+            "score": scores,
+            "label": labels,
             "raw": pa.array(raw, pa.string()),
-            "model": pa.array([config.engine.model] * len(rows), pa.string()),
+            "model": pa.array([config.engine.model] * len(ids), pa.string()),
+            **(extra or {}),
         }
     )
+
+
+def _annotate_logprobs(ids: list[str], texts: list[str], langs: list[str], chat, config: AnnotateConfig) -> pa.Table:
+    """Scores from the digits' next-token probabilities; ``text`` keeps the whole (char-cut) document."""
+    import numpy as np
+
+    from curate.scorers.edu_logprobs import expected_scores, make_scorer, probs_json, truncate_tokens
+
+    scorer = make_scorer(config.engine, config.batch_size, config.seed)
+    try:
+        cut = truncate_tokens(scorer.tok, [t[: config.max_chars] for t in texts], config.max_doc_tokens)
+        suffix = " " if scorer.space else ""
+        logprobs = scorer.logprobs([_prompt_parts(t, lang, chat, suffix if lang == "en" else "") for t, lang in zip(cut, langs)])
+    finally:
+        scorer.close()
+    score, mass = expected_scores(logprobs)
+    scores = pa.array(np.round(score, 4), pa.float32(), mask=np.isnan(score))
+    return _table(ids, texts, langs, scores, probs_json(logprobs), config, {"mass": pa.array(np.round(mass, 4), pa.float32())})
 
 
 def write(table: pa.Table, path: str | Path) -> Path:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -36,13 +37,19 @@ def _run(args: argparse.Namespace) -> int:
                         base_url=args.base_url, **extra)
     config = AnnotateConfig(engine=engine, sampling=SamplingSpec(temperature=0.0, max_tokens=args.max_tokens),
                             chat_template=not args.no_chat_template, fraction=args.fraction, limit=args.limit,
-                            max_chars=args.max_chars, threshold=args.threshold, seed=args.seed)
+                            max_chars=args.max_chars, threshold=args.threshold, seed=args.seed,
+                            score_from=args.score_from, max_doc_tokens=args.max_doc_tokens, batch_size=args.batch_size)
+    start = time.perf_counter()
     table = annotate(_read(args.input, args.text_column), config)
+    seconds = time.perf_counter() - start
     path = write(table, args.output)
-    scores = Counter(table.column("score").to_pylist())
-    unparsed = scores.pop(None, 0)
-    print(f"{path}: {table.num_rows:,} documents rated by {args.model}; unparsed {unparsed}")
+    values = table.column("score").to_pylist()
+    print(f"{path}: {table.num_rows:,} documents rated by {args.model} in {seconds:.1f} s "
+          f"({table.num_rows / max(seconds, 1e-9):.2f} docs/s, model load included); unparsed {values.count(None)}")
+    scores = Counter(None if v is None else min(5, int(v + 0.5)) for v in values)  # logprob scores: to the nearest digit
     print("  scores " + "  ".join(f"{k}: {scores.get(k, 0)}" for k in range(6)))
+    labels = Counter(table.column("label").to_pylist())
+    print(f"  labels hq: {labels.get('hq', 0)}  lq: {labels.get('lq', 0)} (score >= {args.threshold:g} is hq)")
     return 0
 
 
@@ -69,6 +76,11 @@ def register_cli(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--limit", type=int, help="rate at most N documents")
     p.add_argument("--max-chars", type=int, default=2000, help="characters of each document in the prompt (default: 2000)")
     p.add_argument("--max-tokens", type=int, default=8, help="tokens generated per rating (default: 8)")
-    p.add_argument("--threshold", type=int, default=3, help="score >= N is labelled hq, below lq (default: 3)")
+    p.add_argument("--threshold", type=float, default=3, help="score >= N is labelled hq, below lq (default: 3)")
+    p.add_argument("--score-from", choices=("text", "logprobs"), default="text",
+                   help="text: parse a generated answer; logprobs: the expected digit from the next-token "
+                        "probabilities of 0-5 (one forward pass, continuous score; engines hf, vllm)")
+    p.add_argument("--max-doc-tokens", type=int, default=384, help="logprobs: tokens of each document in the prompt (default: 384)")
+    p.add_argument("--batch-size", type=int, default=8, help="logprobs with --engine hf: prompts per forward pass (default: 8)")
     p.add_argument("--seed", type=int, default=0, help="seed of the sample and the requests (default: 0)")
     p.set_defaults(func=_run)

@@ -4,8 +4,10 @@ Why: the CCI4.0 web recipe needs a fastText quality classifier, a fastText domai
 LM, and nothing may be downloaded. These are trained here, in about a minute on one CPU core, from the
 shipped sample (``data/sample``) and the licence texts every Debian system has (/usr/share/common-licenses):
 
-* ``quality.ftz`` — labels ``hq`` (edited reference prose: Python docs, Debian handbook / reference /
-  guides, licences) vs ``lq`` (the sample's spam and word-salad made from the same prose);
+* ``quality.ftz`` — ``hq`` / ``lq`` educational value as SmolLM2-135M-Instruct rated it, on Debian texts the
+  sample does not use (``build_quality.py``; retrained here from the shipped ``quality-labels.parquet``,
+  so no LLM is needed); ``reference.ftz`` — a DCLM-style second opinion on the same documents, labelled by
+  source (reference manuals vs licence boilerplate and changelogs), the third score of the ensemble;
 * ``domain.ftz`` — labels programming, sysadmin, manual, quotes, legal, spam (from each document's source);
 * ``lm/`` — a byte-level BPE tokenizer (2048 tokens) and a 2-layer Llama (about 200K parameters) trained
   for 300 steps on the sample's clean prose, saved with transformers.
@@ -20,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import random
 import shutil
 from pathlib import Path
 
@@ -29,7 +30,6 @@ import pyarrow as pa
 ROOT = Path(__file__).resolve().parent
 SEED = 0
 LICENSES = Path("/usr/share/common-licenses")
-HQ_SOURCES = ("python3.11-doc", "debian-handbook", "debian-reference", "maint-guide", "debian-faq")
 DOMAINS = {
     "python3.11-doc": "programming",
     "debian-handbook": "sysadmin",
@@ -64,31 +64,21 @@ def family(source: str) -> str | None:
     return next((v for k, v in DOMAINS.items() if source.startswith(k)), None)
 
 
-def word_salad(text: str, rng: random.Random) -> str:
-    words = text.split()
-    rng.shuffle(words)
-    return " ".join(words)
-
-
 def build(sample: Path, out: Path, lm_steps: int) -> dict:
+    from build_quality import LABELS, train_quality, train_reference
     from demo_models import build_tokenizer, save, tiny_llama, train_lm
 
     from curate.scorers.fasttext_classifier import TrainConfig, save_report, train
 
-    rng = random.Random(SEED)
     docs = sample_docs(sample)
     licences = licence_paragraphs()
-    hq = [d["text"] for d in docs if d["source"].startswith(HQ_SOURCES)] + licences
-    junk = [d["text"] for d in docs if d["source"] == "synthetic-junk"]
-    salad = [word_salad(t, rng) for t in rng.sample(hq, len(hq) // 3)]
-    lq = junk + salad
     out.mkdir(parents=True, exist_ok=True)
     if (out / "lm").exists():  # only our own files: other builders share data/models/
         shutil.rmtree(out / "lm")
     small = TrainConfig(epoch=25, lr=0.5, dim=16, bucket=20_000, min_count=2, seed=SEED, max_chars=2000)
 
-    quality = train(hq + lq, ["hq"] * len(hq) + ["lq"] * len(lq), out / "quality.ftz", small)
-    save_report(quality, out / "quality.ftz")
+    quality = train_quality(LABELS, out / "quality.ftz")
+    reference = train_reference(LABELS, out / "reference.ftz")
 
     tagged = [(d["text"], family(d["source"])) for d in docs if family(d["source"])]
     tagged += [(p, "legal") for p in licences]
@@ -105,7 +95,8 @@ def build(sample: Path, out: Path, lm_steps: int) -> dict:
     save(model, tokenizer, out / "lm")
 
     summary = {
-        "quality": {"accuracy": quality.accuracy, "labels": quality.labels},
+        "quality": quality,
+        "reference": reference,
         "domain": {"accuracy": domain.accuracy, "labels": domain.labels},
         "lm": {"parameters": sum(p.numel() for p in model.parameters()), "final_train_loss": round(final_loss, 4)},
         "bytes": sum(p.stat().st_size for p in _ours(out)),
@@ -115,7 +106,8 @@ def build(sample: Path, out: Path, lm_steps: int) -> dict:
 
 
 def _ours(out: Path) -> list[Path]:
-    files = [out / "quality.ftz", out / "domain.ftz", out / "quality.ftz.metrics.json", out / "domain.ftz.metrics.json"]
+    names = ["quality.ftz", "reference.ftz", "domain.ftz", "quality-labels.parquet"]
+    files = [out / n for n in names] + [out / f"{n}.metrics.json" for n in names if n.endswith(".ftz")]
     return [p for p in files if p.is_file()] + sorted(p for p in (out / "lm").rglob("*") if p.is_file())
 
 

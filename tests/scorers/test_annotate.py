@@ -100,3 +100,13 @@ def test_classifier_trained_on_real_annotations_beats_chance(real_model, tmp_pat
     report = train(labelled.column("text"), labels, tmp_path / "edu.bin", TrainConfig(epoch=25, valid_fraction=0.3, seed=0))
     held = [m.support for m in report.metrics.values()]
     assert report.accuracy > max(held) / sum(held), report.to_json()
+
+
+def test_labels_follow_the_threshold_and_an_unread_score_has_no_label():
+    from curate.scorers.annotate import AnnotateConfig, _table
+    from curate.synth.engines import EngineSpec
+
+    config = AnnotateConfig(engine=EngineSpec(kind="hf", model="m"), threshold=2.5)
+    for scores in (pa.array([4, None, 2], pa.int8()), pa.array([2.5, None, 2.4999], pa.float32())):
+        out = _table(["a", "b", "c"], ["x", "y", "z"], ["en", "en", "zh"], scores, ["r"] * 3, config)
+        assert out.column("label").to_pylist() == ["hq", None, "lq"]

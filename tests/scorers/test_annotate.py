@@ -4,6 +4,7 @@ import pyarrow as pa
 import pytest
 
 from curate.scorers.annotate import LEADS, PROMPTS, parse_score, picked, prompt_lang
+from tests.scorers.rated_docs import RATED_DOCS
 
 
 @pytest.mark.parametrize(
@@ -54,17 +55,7 @@ def test_real_model_rates_english_and_chinese_documents(real_model, tmp_path):
     from curate.scorers.annotate import AnnotateConfig, annotate, write
     from curate.synth.engines import EngineSpec, SamplingSpec
 
-    docs = pa.table({
-        "id": ["en-good", "en-junk", "zh-good", "zh-junk"],
-        "text": [
-            ("Photosynthesis is the process by which plants use sunlight, water and carbon dioxide to make glucose "
-             "and oxygen. It takes place in the chloroplasts, which contain the green pigment chlorophyll."),
-            "buy now cheap cheap click here best price win win win free free free click",
-            "光合作用是植物利用阳光、水和二氧化碳制造葡萄糖和氧气的过程。它发生在含有叶绿素的叶绿体中。",
-            "点击这里 免费 免费 免费 最低价 马上购买 点击 点击",
-        ],
-        "lang": ["en", "en", "zh", "zh"],
-    })
+    docs = RATED_DOCS
     config = AnnotateConfig(engine=EngineSpec(kind="hf", model=real_model), sampling=SamplingSpec(temperature=0, max_tokens=6))
     out = annotate(docs, config)
     path = write(out, tmp_path / "ann.parquet")

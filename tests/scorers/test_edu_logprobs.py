@@ -3,10 +3,10 @@
 import math
 
 import numpy as np
-import pyarrow as pa
 import pytest
 
 from curate.scorers.edu_logprobs import DIGITS, expected_scores, probs_json
+from tests.scorers.rated_docs import RATED_DOCS
 
 
 def test_expected_score_is_the_mean_digit_under_renormalised_probabilities():
@@ -38,17 +38,6 @@ def test_digits_of_the_real_tokenizer_are_single_tokens_after_a_space_token(real
     assert space is True
 
 
-DOCS = pa.table({
-    "id": ["en-good", "en-junk", "zh-good", "zh-junk"],
-    "text": [
-        ("Photosynthesis is the process by which plants use sunlight, water and carbon dioxide to make glucose "
-         "and oxygen. It takes place in the chloroplasts, which contain the green pigment chlorophyll."),
-        "buy now cheap cheap click here best price win win win free free free click",
-        "光合作用是植物利用阳光、水和二氧化碳制造葡萄糖和氧气的过程。它发生在含有叶绿素的叶绿体中。",
-        "点击这里 免费 免费 免费 最低价 马上购买 点击 点击",
-    ],
-    "lang": ["en", "en", "zh", "zh"],
-})
 
 
 @pytest.mark.slow
@@ -57,7 +46,7 @@ def test_real_model_scores_english_and_chinese_from_logprobs(real_model):
     from curate.synth.engines import EngineSpec
 
     config = AnnotateConfig(engine=EngineSpec(kind="hf", model=real_model), score_from="logprobs", threshold=2.0)
-    out = annotate(DOCS, config)
+    out = annotate(RATED_DOCS, config)
     assert out.column("prompt").to_pylist() == ["edu_en.v1.logprobs"] * 2 + ["edu_zh.v1.logprobs"] * 2
     scores = out.column("score").to_pylist()
     mass = out.column("mass").to_pylist()
@@ -78,7 +67,7 @@ def test_the_cached_prompt_prefix_gives_the_full_forward_pass_numbers(real_model
 
     scorer, chat = HFDigitScorer(real_model, batch_size=3), ChatFormat(real_model)
     parts = [_prompt_parts(t, lang, chat, " " if lang == "en" else "") for t, lang in
-             zip(DOCS.column("text").to_pylist(), DOCS.column("lang").to_pylist())]
+             zip(RATED_DOCS.column("text").to_pylist(), RATED_DOCS.column("lang").to_pylist())]
     cached = scorer.logprobs(parts)
     for row, (head, rest) in enumerate(parts):
         ids = torch.tensor([scorer.tok.encode(head + rest, add_special_tokens=False)])

@@ -37,8 +37,8 @@ class ExactDedupParams(Params):
     partitions: int | None = Field(
         None,
         ge=1,
-        description="Hash partitions of the reduce (parallel tasks per step); None: one per 4M documents, at "
-        "least one per worker. More partitions: more, smaller shuffle files and fewer passes per task (a task "
+        description="Hash partitions of the reduce (parallel tasks per step); None: one per 4M documents, rounded "
+        "up to a multiple of the workers. More partitions: more, smaller shuffle files and fewer passes per task (a task "
         "holds at most 1M rows at a time either way); never changes the result.",
     )
 

@@ -60,7 +60,7 @@ class MinhashDedupParams(Params):
         None,
         ge=1,
         description="Hash partitions of the clustering reduce (parallel tasks per step); None: one per million "
-        "documents, at least one per worker. Changes speed and memory per task, never the result.",
+        "documents, rounded up to a multiple of the workers. Changes speed and memory per task, never the result.",
     )
 
     @model_validator(mode="after")

@@ -67,8 +67,8 @@ class ParagraphDedupParams(Params):
     partitions: int | None = Field(
         None,
         ge=1,
-        description="Hash partitions of the counting reduce (parallel tasks); None: one per 10M paragraphs, at "
-        "least one per worker. Changes speed and memory per task, never the result.",
+        description="Hash partitions of the counting reduce (parallel tasks); None: one per 10M paragraphs, rounded "
+        "up to a multiple of the workers. Changes speed and memory per task, never the result.",
     )
 
 

@@ -89,13 +89,15 @@ class ShufflePlan:
 def plan_shuffle(job: ReduceJob, name: str, rows_per_partition: int, partitions: int | None) -> dict:
     """The :class:`ShufflePlan` fields of ``job``, as keyword arguments; fixed on first use (``reduce/<name>.json``).
 
-    Partitions: ``partitions`` if given, else one per ``rows_per_partition`` summary rows and at least one per
-    worker; as many unit groups (fewer when there are fewer units). The driver reads Parquet footers only.
+    Partitions: ``partitions`` if given, else one per ``rows_per_partition`` summary rows, rounded up to a
+    multiple of the workers (3 equal tasks on 2 workers take as long as 4); as many unit groups (fewer when
+    there are fewer units). The driver reads Parquet footers only.
     """
 
     def make() -> dict:
         rows = sum(pq.ParquetFile(s).metadata.num_rows for s in job.summaries)
-        count = partitions or max(job.workers, -(-rows // rows_per_partition), 1)
+        workers = max(job.workers, 1)
+        count = partitions or workers * max(1, -(-rows // (rows_per_partition * workers)))
         split = np.array_split(np.arange(len(job.summaries)), min(count, len(job.summaries))) if job.summaries else []
         return {"partitions": count, "groups": [[int(g[0]), int(g[-1]) + 1] for g in split if len(g)]}
 

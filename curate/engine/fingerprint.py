@@ -7,12 +7,16 @@ has one (S3, GCS, the Hub), else the modification time. One metadata call per fi
 
 The record is written under ``_work/run.json`` when the run starts and kept in ``manifest.json`` when it
 ends; a resume (or a re-run over a finished output) compares it with the files as they are now and names
-every file that changed, appeared or disappeared.
+every file that changed, appeared or disappeared. Files a stage's parameters name (fastText and LM models,
+rule lists, eval sets) are recorded the same way (:func:`referenced_files`): a model rebuilt between two
+runs of one recipe changes its scores, so it counts as a changed input.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
 
 import fsspec
 
@@ -66,3 +70,31 @@ def changed_inputs(recorded: dict[str, dict], current: dict[str, dict]) -> list[
             what = ", ".join(f"{k} {before.get(k)} -> {now.get(k)}" for k in keys if before.get(k) != now.get(k))
             lines.append(f"{path}: changed ({what})")
     return lines
+
+
+def referenced_files(stage_params: Iterable[dict[str, Any]]) -> list[str]:
+    """Local files named by stage parameters (a directory stands for the files in it), in a stable order.
+
+    Any string value, also inside lists and mappings, that names an existing local file or directory counts;
+    hidden files (``.cache``, ``.git``) inside a directory do not.
+    """
+    found: set[str] = set()
+
+    def visit(value: Any) -> None:
+        if isinstance(value, dict):
+            for v in value.values():
+                visit(v)
+        elif isinstance(value, (list, tuple)):
+            for v in value:
+                visit(v)
+        elif isinstance(value, str) and value and "://" not in value and "\n" not in value and len(value) < 4096:
+            path = Path(value)
+            if path.is_file():
+                found.add(str(path))
+            elif path.is_dir():
+                found.update(str(f) for f in path.rglob("*") if f.is_file() and not any(
+                    part.startswith(".") for part in f.relative_to(path).parts))
+
+    for params in stage_params:
+        visit(params)
+    return sorted(found)

@@ -20,7 +20,7 @@ from pathlib import Path
 from curate.core.errors import OutputError, RecipeError
 from curate.core.schema import ID, READ_STAGE, TEXT
 from curate.engine.executors import make_executor
-from curate.engine.fingerprint import changed_inputs, input_fingerprints
+from curate.engine.fingerprint import changed_inputs, input_fingerprints, referenced_files
 from curate.engine.integrity import state_done, unit_done
 from curate.engine.lock import RunLock
 from curate.engine.pipeline import StepStats, plan_phases, reduce_step
@@ -94,8 +94,9 @@ def _prepare_output(paths: RunPaths, fingerprint: str, inputs: dict[str, dict], 
         changes = changed_inputs(record["input_files"], inputs)
         if changes and not overwrite:
             raise OutputError(
-                f"{paths.out} holds a run whose input files changed since it started; resuming would mix old and "
-                "new data. Use --overwrite to start again, or restore the files:\n  " + "\n  ".join(changes)
+                f"{paths.out} holds a run whose input files changed since it started (its data, or a model or other "
+                "file a stage names); resuming would mix old and new data. Use --overwrite to start again, or "
+                "restore the files:\n  " + "\n  ".join(changes)
             )
         if changes:
             previous = "changed inputs"
@@ -164,7 +165,7 @@ def _run_locked(lock, recipe, out, executor, workers, ray_address, limit, overwr
     if limit is not None:
         fingerprint += f"-limit{limit}"
     paths = RunPaths(Path(out), len(units))
-    inputs = input_fingerprints(files)
+    inputs = input_fingerprints(files + referenced_files(s.params for s in recipe.stages))
     if _prepare_output(paths, fingerprint, inputs, overwrite):
         say = (lambda *_: None) if quiet else (lambda msg: print(msg, file=sys.stderr))
         say(f"{out}: already complete for this recipe (manifest.json); nothing to do")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import resource
+import shutil
 import signal
 import socket
 import subprocess
@@ -23,6 +24,8 @@ from test_run import shard_bytes
 from curate.core.errors import OutputError
 from curate.engine.lock import LOCK_NAME, RunLock
 from curate.io.shards import write_json
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def run(recipe: Path, out: Path, *extra: str, preexec=None) -> subprocess.CompletedProcess:
@@ -62,6 +65,27 @@ def test_a_resume_whose_input_changed_is_refused_naming_the_file(tmp_path: Path,
     assert reference.returncode == 0
     assert shard_bytes(out) == shard_bytes(tmp_path / "reference")
     assert json.loads((out / "manifest.json").read_text())["totals"]["docs_in"] == 12 * 3000 + 1
+
+
+def test_a_model_rebuilt_after_a_run_counts_as_a_changed_input(corpus: Path, write_recipe, tmp_path: Path) -> None:
+    model = tmp_path / "quality.ftz"
+    shutil.copy(ROOT / "data" / "models" / "quality.ftz", model)
+    recipe = write_recipe(f"""
+name: scored
+input: {{paths: ["{corpus}"]}}
+stages:
+  - stage: fasttext_score
+    params: {{model: {model}, label: hq, column: quality}}
+""")
+    out = tmp_path / "out"
+    assert run(recipe, out, "--quiet").returncode == 0
+    assert str(model) in json.loads((out / "inputs.json").read_text())["input_files"]
+    assert "already complete" in run(recipe, out).stderr  # unchanged: nothing to do
+    shutil.copy(ROOT / "data" / "models" / "reference.ftz", model)  # the model rebuilt: other bytes, other scores
+    refused = run(recipe, out, "--quiet")
+    assert refused.returncode == 2
+    assert f"{model}: changed (size " in refused.stderr
+    assert run(recipe, out, "--quiet", "--overwrite").returncode == 0
 
 
 def test_a_finished_run_whose_input_changed_is_not_called_complete(corpus: Path, write_recipe, tmp_path: Path) -> None:

@@ -4,9 +4,10 @@ A sending task writes **one file** per step, ``<root>/<sender>.shuffle``: its ro
 partition's rows as one small Parquet blob, the blobs back to back, then an offset index (a map task of
 Spark's shuffle writes the same: a data file and where each partition starts)::
 
-    [blob 0][blob 1]…[blob n-1][offsets: n + 1 int64][n: int64]["CSHUFFLE"]     n = last partition + 1
+    [blob 0][blob 1]…[blob n-1][offsets: n + 1 int64][rows: n int64][n: int64]["CSHUFF02"]     n = last partition + 1
 
-Partition ``p``'s bytes are ``offsets[p] .. offsets[p+1]`` (empty when equal). The task that owns partition
+Partition ``p``'s bytes are ``offsets[p] .. offsets[p+1]`` (empty when equal), its row count ``rows[p]`` (so a
+task sizes its passes from 8 bytes per sender, without reading blobs). The task that owns partition
 ``p`` reads, from every sender's file in sender order, the 16-byte trailer, 16 bytes of the index and its
 blob: a slice, never the whole file. A step therefore makes one file per sending task (``G``), not one per
 (sender, partition) (``G × P``, tens of millions at CCI4.0 scale), at the cost of ``G`` small reads per
@@ -33,7 +34,7 @@ from curate.io.names import in_number_order
 from curate.io.shards import write_atomic
 
 SUFFIX = ".shuffle"
-MAGIC = b"CSHUFFLE"
+MAGIC = b"CSHUFF02"
 _TRAILER = struct.Struct("<q8s")  # partitions in the index, magic
 _SPAN = struct.Struct("<qq")  # offsets[p], offsets[p + 1]
 
@@ -70,26 +71,45 @@ def send(table: pa.Table, partition: np.ndarray, root: Path, sender: str) -> int
             f.write(blob)
             sizes[int(ordered[start])] = blob.size
         offsets = np.concatenate([[0], np.cumsum(sizes)]).astype("<i8")
+        rows_in = np.zeros(count, dtype="<i8")
+        rows_in[ordered[starts]] = ends - starts
         f.write(offsets.tobytes())
+        f.write(rows_in.tobytes())
         f.write(_TRAILER.pack(count, MAGIC))
 
     write_atomic(root / f"{sender}{SUFFIX}", write)
     return table.num_rows
 
 
+def _index(f: BinaryIO, path: Path) -> int:
+    """The number of partitions in an open shuffle file's index (checks the trailer)."""
+    f.seek(-_TRAILER.size, 2)
+    count, magic = _TRAILER.unpack(f.read(_TRAILER.size))
+    if magic != MAGIC:
+        raise ValueError(f"{path}: not a shuffle file of this version (no {MAGIC!r} trailer); delete the run's _work folder and run again")
+    return count
+
+
 def _slice(path: Path, partition: int) -> bytes:
     """Partition ``partition``'s blob in one sender's file (empty when it sent none there)."""
     with path.open("rb") as f:
-        f.seek(-_TRAILER.size, 2)
-        count, magic = _TRAILER.unpack(f.read(_TRAILER.size))
-        if magic != MAGIC:
-            raise ValueError(f"{path}: not a shuffle file (no {MAGIC!r} trailer); delete the run's _work folder and run again")
+        count = _index(f, path)
         if partition >= count:
             return b""
-        f.seek(-_TRAILER.size - 8 * (count + 1) + 8 * partition, 2)
+        f.seek(-_TRAILER.size - 8 * count - 8 * (count + 1) + 8 * partition, 2)
         start, end = _SPAN.unpack(f.read(_SPAN.size))
         f.seek(start)
         return f.read(end - start)
+
+
+def _rows(path: Path, partition: int) -> int:
+    """How many rows one sender sent to ``partition`` (8 bytes of its index)."""
+    with path.open("rb") as f:
+        count = _index(f, path)
+        if partition >= count:
+            return 0
+        f.seek(-_TRAILER.size - 8 * count + 8 * partition, 2)
+        return int.from_bytes(f.read(8), "little", signed=True)
 
 
 def _senders(root: Path) -> list[Path]:
@@ -106,8 +126,8 @@ def _senders(root: Path) -> list[Path]:
 
 
 def received_rows(root: Path, partition: int) -> int:
-    """How many rows were sent to ``partition`` (each blob's Parquet footer): a task sizes its passes with it."""
-    return sum(pq.ParquetFile(pa.BufferReader(blob)).metadata.num_rows for f in _senders(root) if (blob := _slice(f, partition)))
+    """How many rows were sent to ``partition`` (from the senders' indexes): a task sizes its passes with it."""
+    return sum(_rows(f, partition) for f in _senders(root))
 
 
 def receive(root: Path, partition: int, schema: pa.Schema, where: Callable[[pa.Table], np.ndarray] | None = None) -> pa.Table:

@@ -153,8 +153,42 @@ def split_words(text: pa.Array) -> Pieces:
     return Pieces(pl.concat(words)[order].to_arrow().cast(pa.string()), doc[owner[order]], len(text))
 
 
-#: The last batch :func:`document_words` split, and its words: one batch per process, so bounded.
-_last: tuple[pa.Array, Pieces] | None = None
+@dataclass
+class _SplitBatch:
+    """A batch :func:`document_words` split: its text, words and the lookup from text hash to document."""
+
+    text: pa.Array
+    words: Pieces
+    _hashes: tuple[np.ndarray, np.ndarray] | None = None  # (document order by hash, sorted hashes)
+    _starts: np.ndarray | None = None  # where each document's words start, and the end
+
+    def documents(self, text: pa.Array) -> np.ndarray | None:
+        """For each document of ``text``, the index of the same document in this batch; None if one is missing."""
+        if self._hashes is None:  # built on the first lookup, then reused by every later filter
+            seen = pl.Series(values=self.text).hash().to_numpy()
+            order = np.argsort(seen, kind="stable")
+            self._hashes = (order, seen[order])
+        order, sorted_hashes = self._hashes
+        wanted = pl.Series(values=text).hash().to_numpy()
+        at = np.minimum(np.searchsorted(sorted_hashes, wanted), len(sorted_hashes) - 1)
+        if not (sorted_hashes[at] == wanted).all():
+            return None
+        source = order[at]
+        if not pc.all(pc.equal(self.text.take(pa.array(source)), text)).as_py():  # a hash collision: no reuse
+            return None
+        return source
+
+    def words_of(self, source: np.ndarray) -> Pieces:
+        """The words of documents ``source`` of this batch, as a batch of their own."""
+        if self._starts is None:
+            self._starts = np.concatenate([[0], np.cumsum(np.bincount(self.words.doc, minlength=self.words.n_docs))])
+        n = np.diff(self._starts)[source]
+        take = np.repeat(self._starts[source] - np.concatenate([[0], np.cumsum(n)[:-1]]), n) + np.arange(n.sum())
+        return Pieces(self.words.values.take(pa.array(take)), np.repeat(np.arange(len(source)), n), len(source))
+
+
+#: The last batch :func:`document_words` split: one batch per process, so bounded.
+_last: _SplitBatch | None = None
 
 
 def document_words(text: pa.Array) -> Pieces:
@@ -165,30 +199,11 @@ def document_words(text: pa.Array) -> Pieces:
     found in that batch by a hash of its text, confirmed equal, and its words are copied, not split again.
     """
     global _last
-    if _last is not None and (words := _words_of_subset(*_last, text)) is not None:
-        return words
+    if _last is not None and 0 < len(text) <= len(_last.text) and (source := _last.documents(text)) is not None:
+        return _last.words_of(source)
     words = split_words(text)
-    _last = (text, words)
+    _last = _SplitBatch(text, words)
     return words
-
-
-def _words_of_subset(known: pa.Array, words: Pieces, text: pa.Array) -> Pieces | None:
-    """The words of ``text`` if every one of its documents is one of ``known``'s, else None."""
-    if len(text) == 0 or len(text) > len(known):
-        return None
-    seen, wanted = pl.Series(values=known).hash().to_numpy(), pl.Series(values=text).hash().to_numpy()
-    order = np.argsort(seen, kind="stable")
-    at = np.minimum(np.searchsorted(seen[order], wanted), len(seen) - 1)
-    if not (seen[order][at] == wanted).all():
-        return None
-    source = order[at]
-    if not pc.all(pc.equal(known.take(pa.array(source)), text)).as_py():  # a hash collision: no reuse
-        return None
-    counts = np.bincount(words.doc, minlength=words.n_docs)
-    starts = np.concatenate([[0], np.cumsum(counts)])
-    n = counts[source]
-    take = np.repeat(starts[source] - np.concatenate([[0], np.cumsum(n)[:-1]]), n) + np.arange(n.sum())
-    return Pieces(words.values.take(pa.array(take)), np.repeat(np.arange(len(text)), n), len(text))
 
 
 def _split_chunks(chunks: pl.Series) -> tuple[pl.Series, np.ndarray]:

@@ -9,7 +9,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from curate.engine.shuffle import SUFFIX, partition_of, receive, send
+from curate.engine.shuffle import SUFFIX, partition_of, receive, received_rows, send
 
 SCHEMA = pa.schema([("key", pa.uint64()), ("sender", pa.int64()), ("row", pa.int64())])
 
@@ -32,6 +32,7 @@ def test_each_partition_gets_its_rows_from_one_file_per_sender(tmp_path: Path) -
         expected = everything.filter(pa.array(owner == p))  # sender order, then row order within a sender
         received = receive(tmp_path, p, SCHEMA)
         assert received.equals(expected)
+        assert received_rows(tmp_path, p) == expected.num_rows  # from the indexes alone
         got += received.num_rows
     assert got == everything.num_rows
 

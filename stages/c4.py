@@ -63,9 +63,9 @@ class C4Quality(MapStage):
         line = pc.utf8_trim_whitespace(lines.values)
         cjk = cjk_doc[lines.doc]
         n_words = pc.list_value_length(pc.utf8_split_whitespace(line)).to_numpy(zero_copy_only=False)
-        if cjk.any():  # characters are words there: count them with our word split, on those lines only
+        if cjk.any():  # characters are words there: count them with our word split
             n_words = n_words.astype(np.float64)
-            n_words[cjk] = ts.split_words(line.filter(pa.array(cjk))).per_doc()
+            n_words[cjk] = ts.line_words(text, lines, line).per_doc()[cjk]
         keep = np.ones(len(lines.doc), dtype=bool)
         if p.max_word_length != -1:
             long_line = pc.greater(pc.utf8_length(line), p.max_word_length).to_numpy(zero_copy_only=False)
@@ -99,7 +99,8 @@ class C4Quality(MapStage):
         kept = lines.select(keep)
         kept_text = pc.filter(line, pa.array(keep))
         if p.min_num_sentences != -1:
-            sentences = kept.per_doc(sentences_per_line(kept_text))
+            words = ts.line_words(text, lines, line)
+            sentences = kept.per_doc(sentences_in(words.select(keep[words.doc]))[keep])
             # in English sentences: the preset's sentence_scale (Japanese cuts one English sentence in more)
             sentence_scale = preset_values(presets, which, "sentence_scale", 1.0)
             if (sentence_scale != 1.0).any():
@@ -121,12 +122,16 @@ def _first_line(hit: np.ndarray | None, doc: np.ndarray, n_docs: int) -> np.ndar
 
 
 def sentences_per_line(lines: pa.Array) -> np.ndarray:
-    """Sentences per line, counted the way spaCy's sentencizer does on our words.
+    """Sentences per line, counted the way spaCy's sentencizer does on our words."""
+    return sentences_in(ts.split_words(lines))
+
+
+def sentences_in(words: ts.Pieces) -> np.ndarray:
+    """Sentences per line from the words of each line (``words.doc`` is the line).
 
     A sentence starts at the first word (not punctuation) after a sentence-ending mark; the first one
     starts at the line's first word or mark.
     """
-    words = ts.split_words(lines)
     classes = pl.DataFrame({"w": pl.Series(values=words.values)}).select(
         pl.col("w").str.contains(f"^{ts.TERMINAL}$").alias("end"),
         pl.col("w").str.contains(r"^\p{P}+$").alias("punct"),

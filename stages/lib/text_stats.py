@@ -79,6 +79,8 @@ class Pieces:
     values: pa.Array
     doc: np.ndarray
     n_docs: int
+    #: words only: which whitespace-separated chunk of its document each word came from (0, 1, ...)
+    chunk: np.ndarray | None = None
 
     def per_doc(self, weights: np.ndarray | None = None) -> np.ndarray:
         """Sum of ``weights`` (or count of pieces) per document."""
@@ -88,7 +90,8 @@ class Pieces:
         return pc.utf8_length(self.values).to_numpy(zero_copy_only=False).astype(np.int64)
 
     def select(self, mask: np.ndarray) -> "Pieces":
-        return Pieces(self.values.filter(pa.array(mask)), self.doc[mask], self.n_docs)
+        chunk = None if self.chunk is None else self.chunk[mask]
+        return Pieces(self.values.filter(pa.array(mask)), self.doc[mask], self.n_docs, chunk)
 
 
 def flatten(lists: pa.Array | pa.ChunkedArray, n_docs: int) -> Pieces:
@@ -120,7 +123,8 @@ def split_words(text: pa.Array) -> Pieces:
     about three times faster, most of all on Chinese and Japanese, where one chunk is a whole sentence.
     """
     lists = pl.Series(values=text).str.extract_all(r"\S+")
-    doc = np.repeat(np.arange(len(text)), lists.list.len().fill_null(0).to_numpy())
+    per_doc = lists.list.len().fill_null(0).to_numpy()
+    doc = np.repeat(np.arange(len(text)), per_doc)
     chunks = lists.explode().drop_nulls()  # an empty list explodes to one null
     kind = pl.DataFrame({"c": chunks}).select(
         pl.when(pl.col("c").str.contains(_NOT_SIMPLE)).then(3)
@@ -150,7 +154,10 @@ def split_words(text: pa.Array) -> Pieces:
         owners.append(at[owner])
     owner = np.concatenate(owners)
     order = np.argsort(owner, kind="stable")  # chunks back in text order; each part keeps its own order
-    return Pieces(pl.concat(words)[order].to_arrow().cast(pa.string()), doc[owner[order]], len(text))
+    chunk = owner[order]
+    first_chunk = np.cumsum(per_doc) - per_doc
+    values = pl.concat(words)[order].to_arrow().cast(pa.string())
+    return Pieces(values, doc[chunk], len(text), chunk - first_chunk[doc[chunk]])
 
 
 @dataclass
@@ -184,7 +191,8 @@ class _SplitBatch:
             self._starts = np.concatenate([[0], np.cumsum(np.bincount(self.words.doc, minlength=self.words.n_docs))])
         n = np.diff(self._starts)[source]
         take = np.repeat(self._starts[source] - np.concatenate([[0], np.cumsum(n)[:-1]]), n) + np.arange(n.sum())
-        return Pieces(self.words.values.take(pa.array(take)), np.repeat(np.arange(len(source)), n), len(source))
+        chunk = self.words.chunk[take] if self.words.chunk is not None else None
+        return Pieces(self.words.values.take(pa.array(take)), np.repeat(np.arange(len(source)), n), len(source), chunk)
 
 
 #: The last batch :func:`document_words` split: one batch per process, so bounded.
@@ -204,6 +212,40 @@ def document_words(text: pa.Array) -> Pieces:
     words = split_words(text)
     _last = _SplitBatch(text, words)
     return words
+
+
+#: Characters Arrow trims as whitespace, or Python breaks lines at, that the word split reads as text.
+_NOT_SPACE = "[\x1c-\x1f]"
+
+
+def line_words(text: pa.Array, lines: Pieces, line_text: pa.Array) -> Pieces:
+    """Words of each line (``doc`` of a word is its line's index), as :func:`split_words` of ``line_text``.
+
+    ``lines`` are :func:`split_lines` of ``text`` and ``line_text`` the text a filter made of them. No
+    word spans whitespace and every line break is whitespace, so the words of a line whose text is its
+    original line trimmed are the document's words (:func:`document_words`, already split by an earlier
+    filter of the batch) of that line's chunks: only changed lines, and lines of documents holding
+    characters Arrow trims but the split keeps (U+001C..U+001F), are split again.
+    """
+    words = document_words(text)
+    chunks = pl.Series(values=lines.values).str.count_matches(r"\S+").to_numpy().astype(np.int64)
+    line_end = np.cumsum(chunks)  # chunks numbered across the batch: each line's end
+    doc_chunks = lines.per_doc(chunks).astype(np.int64)
+    per_doc = np.bincount(words.doc, minlength=words.n_docs)
+    last = np.cumsum(per_doc) - 1  # each document's last word is in its last chunk
+    word_chunks = np.where(per_doc > 0, words.chunk[np.maximum(last, 0)] + 1 if len(words.doc) else 0, 0)
+    split = (word_chunks != doc_chunks) | pc.match_substring_regex(text, _NOT_SPACE).to_numpy(zero_copy_only=False)
+    redo = split[lines.doc] | ~pc.equal(pc.utf8_trim_whitespace(lines.values), line_text).to_numpy(zero_copy_only=False)
+    doc_first = np.cumsum(doc_chunks) - doc_chunks
+    reuse = np.flatnonzero(~split[words.doc])
+    line_of = np.searchsorted(line_end, doc_first[words.doc[reuse]] + words.chunk[reuse], side="right")
+    reuse, line_of = reuse[~redo[line_of]], line_of[~redo[line_of]]
+    again = np.flatnonzero(redo)
+    fresh = split_words(line_text.filter(pa.array(redo)))
+    line = np.concatenate([line_of, again[fresh.doc]])
+    order = np.argsort(line, kind="stable")
+    values = pa.concat_arrays([words.values.take(pa.array(reuse)), fresh.values]).take(pa.array(order))
+    return Pieces(values, line[order], len(lines.doc))
 
 
 def _split_chunks(chunks: pl.Series) -> tuple[pl.Series, np.ndarray]:

@@ -1,6 +1,7 @@
 import numpy as np
 import polars as pl
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
@@ -78,3 +79,24 @@ def test_first_failure_reports_rule_order():
     keep, reasons = ts.first_failure([("a", np.array([False, True, False])), ("b", np.array([True, True, False]))], 3)
     assert keep.tolist() == [False, False, True]
     assert reasons.tolist() == ["b", "a", ""]
+
+
+_LINE_PIECES = _PIECES + ["\n", "\r\n", "\n\n", "\x0b", "\x1c", "\x1e", "\x1f", "\u2028", "\u00a0", "\u3000", "[1]", "[edit]"]
+
+
+@settings(max_examples=60, deadline=None)
+@example(["a [1] b.\n c\x1cd \x1f\n\n中文[2]。\u2028 x", "", "\n", "one\r\ntwo [edit]\n"])
+@given(st.lists(st.lists(st.sampled_from(_LINE_PIECES), max_size=40).map("".join), min_size=1, max_size=20))
+def test_line_words_are_the_words_of_each_changed_or_unchanged_line(texts):
+    """Words taken from the document split equal a fresh split of every line, trimmed or rewritten."""
+    text = pa.array(texts)
+    lines = ts.split_lines(text)
+    for line_text in (
+        pc.utf8_trim_whitespace(lines.values),
+        pc.replace_substring_regex(pc.utf8_trim_whitespace(lines.values), r"\[\d*\]|\[edit\]", ""),
+    ):
+        ts.document_words(text)  # as when an earlier filter split the batch
+        got = ts.line_words(text, lines, line_text)
+        fresh = ts.split_words(line_text)
+        assert got.values.to_pylist() == fresh.values.to_pylist()
+        assert got.doc.tolist() == fresh.doc.tolist()

@@ -63,7 +63,7 @@ class FineWebQuality(FilterStage):
         words = ts.document_words(text)
         row_scales = scales(presets, which)
         if row_scales is not None:  # tokens in English units (English batches skip the extra pass)
-            is_alpha = ts.word_classes(words)[1]
+            is_alpha = ts.document_word_classes(text)[1]
             alpha, other = english_equivalent(words.per_doc(is_alpha), words.per_doc(~is_alpha), row_scales)
             words = alpha + other
         else:

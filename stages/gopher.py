@@ -8,8 +8,6 @@ names (``short_doc``, ``dup_line_frac``, ``top_2_gram`` ...); docs/filters.md li
 
 from __future__ import annotations
 
-from bisect import bisect_left
-
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -18,6 +16,7 @@ from pydantic import Field
 from curate.core.registry import register
 from curate.core.schema import TEXT
 from curate.core.stage import FilterStage, Resources
+from curate.stages.lib import ngram_repeats as ngrams
 from curate.stages.lib import text_stats as ts
 from curate.stages.lib.lang_presets import LangAwareParams, batch_presets, english_equivalent, preset_values, scales
 
@@ -45,7 +44,7 @@ class GopherQuality(FilterStage):
         text = ts.as_array(batch.column(TEXT))
         presets, which = batch_presets(batch, p)
         words = ts.document_words(text)
-        is_word, is_alpha, _ = ts.word_classes(words)
+        is_word, is_alpha, _ = ts.document_word_classes(text)
         n_words = words.per_doc()
         n_real = words.per_doc(is_word)
         avg_len = ts.ratio(words.per_doc(words.lengths() * is_word), n_real)
@@ -88,17 +87,22 @@ class GopherQuality(FilterStage):
         """Distinct stop words of each document's own preset; +inf (never fails) where it has none."""
         found = np.full(words.n_docs, np.inf)
         row_preset = which[words.doc]
+        order = np.argsort(row_preset, kind="stable")  # words grouped by preset: one lookup per word
+        bounds = np.searchsorted(row_preset[order], np.arange(len(presets) + 1))
+        values = words.values.take(pa.array(order))
+        stop = np.zeros(len(order), dtype=bool)
         for i, preset in enumerate(presets):
             if preset is None:
                 continue
-            docs = which == i
-            found[docs] = 0
-            stop = (row_preset == i) & pc.is_in(words.values, pa.array(sorted(preset.stop_words))).to_numpy(
-                zero_copy_only=False
-            )
-            hits = words.select(stop)
-            first = ~ts.duplicates(hits.doc, ts.piece_ids(hits))
-            found[docs] = hits.per_doc(first)[docs]
+            found[which == i] = 0
+            lo, hi = bounds[i], bounds[i + 1]
+            if hi > lo:
+                stop_set = pa.array(sorted(preset.stop_words))
+                stop[order[lo:hi]] = pc.is_in(values.slice(lo, hi - lo), stop_set).to_numpy(zero_copy_only=False)
+        hits = words.select(stop)
+        first = ~ts.duplicates(hits.doc, ts.piece_ids(hits))
+        has = np.isfinite(found)
+        found[has] = hits.per_doc(first)[has]
         return found
 
 
@@ -142,18 +146,23 @@ class GopherRepetition(FilterStage):
         words = ts.document_words(text)
         lens, ids = words.lengths(), ts.piece_ids(words)
         ns = [n for n, _ in p.top_n_grams + p.dup_n_grams]
-        groups = []  # (n -> n-gram length, the group's words or None for all, their lengths, their n-gram keys)
+        groups = []  # (n -> n-gram length, the group's documents, word lengths, n-gram keys, repeated positions)
         for sizes, docs in _ngram_sizes(batch, p, ns):
             sel = None if docs is None else docs[words.doc]
             g_ids, g_doc, g_lens = (ids, words.doc, lens) if sel is None else (ids[sel], words.doc[sel], lens[sel])
-            groups.append((sizes, g_doc, g_lens, ts.ngram_keys(g_ids, g_doc, sorted(set(sizes.values())))))
+            grams = ts.ngram_keys(g_ids, g_doc, sorted(set(sizes.values())))
+            groups.append((sizes, g_doc, g_lens, grams, ngrams.repeated_positions(grams, g_doc, list(grams))))
         for n, frac in p.top_n_grams:
-            top = sum(_top_ngram_chars(*grams[m[n]], g_lens, g_doc, m[n], len(text)) for m, g_doc, g_lens, grams in groups)
+            top = sum(
+                ngrams.top_ngram_chars(*grams[m[n]], rep[m[n]], g_lens, g_doc, m[n], len(text))
+                for m, g_doc, g_lens, grams, rep in groups
+            )
             rules.append((f"top_{n}_gram", ts.ratio(top, n_chars) > frac))
         for n, frac in p.dup_n_grams:
             alive = ~np.logical_or.reduce([fails for _, fails in rules])
             fails = np.logical_or.reduce([
-                _dup_ngram_fails(*grams[m[n]], g_lens, g_doc, m[n], n_chars, frac, alive) for m, g_doc, g_lens, grams in groups
+                ngrams.dup_ngram_fails(*grams[m[n]], g_lens, g_doc, m[n], n_chars, frac, alive, rep[m[n]])
+                for m, g_doc, g_lens, grams, rep in groups
             ])
             rules.append((f"duplicated_{n}_n_grams", fails))
         return ts.first_failure(rules, len(text))
@@ -172,110 +181,3 @@ def _ngram_sizes(batch: pa.Table, p: GopherRepetitionParams, ns: list[int]) -> l
     per_row = factor[which]
     return [({n: max(n, round(n * f)) for n in ns}, per_row == f) for f in np.unique(per_row)]
 
-
-def _top_ngram_chars(
-    key: np.ndarray, valid: np.ndarray, lens: np.ndarray, doc: np.ndarray, n: int, n_docs: int
-) -> np.ndarray:
-    """Characters of each document's most frequent n-gram (words joined by spaces) times its count.
-
-    Ties go to the n-gram seen first, as ``Counter.most_common(1)`` does.
-    """
-    pos = np.flatnonzero(valid)
-    out = np.zeros(n_docs)
-    if len(pos) == 0:
-        return out
-    # one key per (document, n-gram); a stable sort puts each n-gram's first position at its run's start
-    joint = key[pos] ^ (doc[pos].astype(np.uint64) * np.uint64(0xD6E8FEB86659FD93))
-    order = np.argsort(joint, kind="stable")
-    start = np.flatnonzero(np.r_[True, joint[order][1:] != joint[order][:-1]])
-    counts = np.diff(np.r_[start, len(order)]).astype(np.int64)
-    first = pos[order][start].astype(np.int64)
-    # best per document: most frequent, then earliest; packed into one int64 so np.maximum.at picks it
-    score = (counts << 32) + ((1 << 32) - 1 - first)
-    best = np.full(n_docs, -1, dtype=np.int64)
-    np.maximum.at(best, doc[first], score)
-    has = best >= 0
-    top_first = (1 << 32) - 1 - (best[has] & ((1 << 32) - 1))
-    out[has] = (best[has] >> 32) * (ts.window_sum(lens, n)[top_first] + n - 1)
-    return out
-
-
-def _dup_ngram_fails(
-    key: np.ndarray,
-    valid: np.ndarray,
-    lens: np.ndarray,
-    doc: np.ndarray,
-    n: int,
-    n_chars: np.ndarray,
-    frac: float,
-    alive: np.ndarray,
-) -> np.ndarray:
-    """Whether the characters in repeated n-grams (Gopher's greedy count) exceed ``frac`` of the text.
-
-    Gopher's count walks the words and, at an n-gram seen before, adds its characters and jumps past it.
-    Two vectorised upper bounds of that count decide most documents: every repeated position counted, and
-    per run of consecutive repeated positions, the characters of the run's words (the walk counts disjoint
-    n-grams inside it). Only documents above the threshold by both are walked, and only at their repeated
-    positions (:func:`_greedy_repeated`).
-    """
-    pos = np.flatnonzero(valid)
-    span = ts.window_sum(lens, n)
-    dup = ts.duplicates(doc[pos], key[pos])
-    bound = np.bincount(doc[pos][dup], weights=span[pos][dup], minlength=len(n_chars))
-    repeated = pos[dup]
-    if len(repeated):
-        run_start = np.r_[True, (repeated[1:] != repeated[:-1] + 1) | (doc[repeated[1:]] != doc[repeated[:-1]])]
-        first, last = repeated[run_start], repeated[np.r_[run_start[1:], True]]
-        chars = np.r_[0, np.cumsum(lens)]
-        in_runs = chars[last + n] - chars[first] + -(-(last - first + 1) // n) * (n - 1)
-        bound = np.minimum(bound, np.bincount(doc[first], weights=in_runs, minlength=len(n_chars)))
-    fails = ts.ratio(bound, n_chars) > frac
-    walk = np.flatnonzero(fails & alive)
-    if len(walk):
-        starts = np.searchsorted(doc, np.arange(len(n_chars) + 1))
-        walked = np.zeros(len(n_chars), dtype=bool)
-        walked[walk] = True
-        first_seen = _first_occurrence(key, valid & walked[doc], doc)
-        for i in walk:
-            lo, hi = starts[i], starts[i + 1]
-            at = repeated[(repeated >= lo) & (repeated < hi)]
-            fails[i] = _greedy_repeated(at - lo, first_seen[at] - lo, key[at], span[at], n, frac * n_chars[i]) / n_chars[i] > frac
-    return fails
-
-
-def _first_occurrence(key: np.ndarray, valid: np.ndarray, doc: np.ndarray) -> np.ndarray:
-    """For each ``valid`` position, the first valid position of its document with the same n-gram key."""
-    pos = np.flatnonzero(valid)
-    joint = key[pos] ^ (doc[pos].astype(np.uint64) * np.uint64(0xD6E8FEB86659FD93))
-    order = np.argsort(joint, kind="stable")
-    run = np.r_[True, joint[order][1:] != joint[order][:-1]]
-    first = np.empty(len(key), dtype=np.int64)
-    first[pos[order]] = pos[order][np.flatnonzero(run)[np.cumsum(run) - 1]]
-    return first
-
-
-def _greedy_repeated(at: np.ndarray, first: np.ndarray, keys: np.ndarray, spans: np.ndarray, n: int, limit: float) -> float:
-    """Gopher's greedy count in one document, visiting only its repeated positions ``at`` (in order).
-
-    Every other position is a first occurrence: visited unless a jump skipped it, and then its n-gram is
-    seen. So a repeated position's n-gram is seen if its first occurrence was not skipped, or if an
-    earlier repeated position added it (its first occurrence having been skipped).
-    """
-    # per-row Python path: the jumps depend on earlier matches; only repetitive documents get here
-    jumps: list[int] = []  # positions the walk jumped from (increasing): the n - 1 after each were skipped
-    added: set[int] = set()
-    repeated, next_visit = 0.0, 0
-    for j, f, k, s in zip(at.tolist(), first.tolist(), keys.tolist(), spans.tolist()):
-        if j < next_visit:
-            continue
-        jump = bisect_left(jumps, f) - 1  # the last jump before f
-        if k in added or jump < 0 or f >= jumps[jump] + n:
-            repeated += s
-            if repeated > limit:
-                break
-            jumps.append(j)
-            next_visit = j + n
-        else:
-            added.add(k)
-            next_visit = j + 1
-    return repeated

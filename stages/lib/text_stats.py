@@ -60,6 +60,8 @@ WORD_PATTERN = (
 #: Characters that end a sentence (Unicode Sentence_Terminal: . ! ? 。 ！ ？ । ...), plus three Khmer signs
 #: datatrove's TERMINAL_PUNCTUATION also lists.
 TERMINAL = r"[\p{Sentence_Terminal}\x{17D6}\x{17D9}\x{17DA}]"
+#: Mixes a document number into a 64-bit key (odd, from splitmix64).
+DOC_MIX = np.uint64(0xD6E8FEB86659FD93)
 _LINE_BREAK = r"\r\n|[\n\r\x0b\x0c\x1c\x1d\x1e\x85\x{2028}\x{2029}]"
 
 
@@ -125,7 +127,13 @@ def split_words(text: pa.Array) -> Pieces:
     lists = pl.Series(values=text).str.extract_all(r"\S+")
     per_doc = lists.list.len().fill_null(0).to_numpy()
     doc = np.repeat(np.arange(len(text)), per_doc)
-    chunks = lists.explode().drop_nulls()  # an empty list explodes to one null
+    words, chunk = _chunk_words(lists.explode().drop_nulls())  # an empty list explodes to one null
+    first_chunk = np.cumsum(per_doc) - per_doc
+    return Pieces(words.to_arrow().cast(pa.string()), doc[chunk], len(text), chunk - first_chunk[doc[chunk]])
+
+
+def _chunk_words(chunks: pl.Series) -> tuple[pl.Series, np.ndarray]:
+    """The words of whitespace-free chunks in order, and the chunk each belongs to."""
     kind = pl.DataFrame({"c": chunks}).select(
         pl.when(pl.col("c").str.contains(_NOT_SIMPLE)).then(3)
         .when(pl.col("c").str.contains(_ONE_WORD)).then(0)
@@ -154,10 +162,7 @@ def split_words(text: pa.Array) -> Pieces:
         owners.append(at[owner])
     owner = np.concatenate(owners)
     order = np.argsort(owner, kind="stable")  # chunks back in text order; each part keeps its own order
-    chunk = owner[order]
-    first_chunk = np.cumsum(per_doc) - per_doc
-    values = pl.concat(words)[order].to_arrow().cast(pa.string())
-    return Pieces(values, doc[chunk], len(text), chunk - first_chunk[doc[chunk]])
+    return pl.concat(words)[order], owner[order]
 
 
 @dataclass
@@ -168,6 +173,7 @@ class _SplitBatch:
     words: Pieces
     _hashes: tuple[np.ndarray, np.ndarray] | None = None  # (document order by hash, sorted hashes)
     _starts: np.ndarray | None = None  # where each document's words start, and the end
+    _classes: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # word_classes of all its words
 
     def documents(self, text: pa.Array) -> np.ndarray | None:
         """For each document of ``text``, the index of the same document in this batch; None if one is missing."""
@@ -185,14 +191,26 @@ class _SplitBatch:
             return None
         return source
 
-    def words_of(self, source: np.ndarray) -> Pieces:
-        """The words of documents ``source`` of this batch, as a batch of their own."""
+    def rows_of(self, source: np.ndarray) -> np.ndarray:
+        """Where the words of documents ``source`` of this batch sit in :attr:`words`, in order."""
         if self._starts is None:
             self._starts = np.concatenate([[0], np.cumsum(np.bincount(self.words.doc, minlength=self.words.n_docs))])
         n = np.diff(self._starts)[source]
-        take = np.repeat(self._starts[source] - np.concatenate([[0], np.cumsum(n)[:-1]]), n) + np.arange(n.sum())
+        return np.repeat(self._starts[source] - np.concatenate([[0], np.cumsum(n)[:-1]]), n) + np.arange(n.sum())
+
+    def words_of(self, source: np.ndarray) -> Pieces:
+        """The words of documents ``source`` of this batch, as a batch of their own."""
+        take = self.rows_of(source)
+        n = np.diff(self._starts)[source]
         chunk = self.words.chunk[take] if self.words.chunk is not None else None
         return Pieces(self.words.values.take(pa.array(take)), np.repeat(np.arange(len(source)), n), len(source), chunk)
+
+    def classes_of(self, source: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:func:`word_classes` of :meth:`words_of`, classified once for the whole batch."""
+        if self._classes is None:
+            self._classes = word_classes(self.words)
+        take = self.rows_of(source)
+        return tuple(c[take] for c in self._classes)  # type: ignore[return-value]
 
 
 #: The last batch :func:`document_words` split: one batch per process, so bounded.
@@ -212,6 +230,15 @@ def document_words(text: pa.Array) -> Pieces:
     words = split_words(text)
     _last = _SplitBatch(text, words)
     return words
+
+
+def document_word_classes(text: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`word_classes` of :func:`document_words` of ``text``, classified once per split batch."""
+    global _last
+    if _last is None or not 0 < len(text) <= len(_last.text) or (source := _last.documents(text)) is None:
+        _last = _SplitBatch(text, split_words(text))
+        source = np.arange(len(text))
+    return _last.classes_of(source)
 
 
 #: Characters Arrow trims as whitespace, or Python breaks lines at, that the word split reads as text.
@@ -309,11 +336,20 @@ def piece_ids(pieces: Pieces) -> np.ndarray:
 
 
 def duplicates(doc: np.ndarray, key: np.ndarray) -> np.ndarray:
-    """True where ``key`` already occurred earlier in the same document (first occurrence is not a duplicate)."""
-    frame = pl.DataFrame({"d": doc, "k": key})
-    return (~frame.select(pl.col("k").is_first_distinct().over("d")).to_series()).to_numpy()
+    """True where ``key`` already occurred earlier in the same document (first occurrence is not a duplicate).
 
-
+    One hash pass over a single 64-bit column (a window per document costs twice as much): the document
+    fills the high half above keys under 2**32 (piece ids: exact); larger keys, the n-gram hashes, are
+    mixed with the document, so a false match is as unlikely as two n-grams sharing a hash.
+    """
+    key = key.astype(np.uint64, copy=False)
+    owner = doc.astype(np.uint64)
+    if len(key) == 0 or key.max() < np.uint64(1 << 32):
+        joint = (owner << np.uint64(32)) | key
+    else:
+        with np.errstate(over="ignore"):
+            joint = key ^ owner * DOC_MIX
+    return ~pl.Series(joint).is_first_distinct().to_numpy()
 
 
 def ngram_keys(ids: np.ndarray, doc: np.ndarray, ns: list[int]) -> dict[int, tuple[np.ndarray, np.ndarray]]:

@@ -1,7 +1,10 @@
+from collections import Counter
+
 import numpy as np
 import pytest
 
-from curate.stages.gopher import GopherQuality, GopherRepetition, _dup_ngram_fails
+from curate.stages.gopher import GopherQuality, GopherRepetition
+from curate.stages.lib.ngram_repeats import dup_ngram_fails, repeated_positions, top_ngram_chars
 from curate.stages.lib import text_stats as ts
 
 pytest.importorskip("spacy", reason="datatrove's English word splitting needs spaCy (test dependency)")
@@ -124,5 +127,37 @@ def test_repeated_ngram_count_is_gophers_greedy_walk(seed):
     key, valid = ts.ngram_keys(ids, doc, [n])[n]
     n_chars = np.bincount(doc, weights=lens + 1, minlength=8)
     frac = float(rng.choice([0.05, 0.1, 0.15, 0.3]))
-    ours = _dup_ngram_fails(key, valid, lens, doc, n, n_chars, frac, np.ones(8, dtype=bool))
+    ours = dup_ngram_fails(key, valid, lens, doc, n, n_chars, frac, np.ones(8, dtype=bool))
     assert ours.tolist() == _greedy_walk(key, valid, lens, doc, n, n_chars, frac).tolist()
+
+
+def _top_counter(ids, lens, doc, n, n_docs):
+    """The most frequent n-gram's characters times its count, per document, by Counter (the reference)."""
+    out = np.zeros(n_docs)
+    for i in range(n_docs):
+        words = [(int(w), int(c)) for w, c in zip(ids[doc == i], lens[doc == i])]
+        grams = Counter(tuple(words[j : j + n]) for j in range(len(words) - n + 1))
+        if grams:
+            gram, count = grams.most_common(1)[0]
+            out[i] = count * (sum(c for _, c in gram) + n - 1)
+    return out
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_ngram_statistics_from_chained_repeats_match_the_references(seed):
+    """Repeated positions found size by size (each larger n only where the smaller repeated) give the
+    Counter answer for the top n-gram and the greedy walk for repeated n-grams, at every size."""
+    rng = np.random.default_rng(seed)
+    doc = np.repeat(np.arange(8), rng.integers(0, 90, 8))
+    ids = rng.integers(0, rng.integers(2, 30), len(doc)).astype(np.uint64)
+    lens = (ids % 8 + 1).astype(np.int64)  # a word has one length
+    n_chars = np.bincount(doc, weights=lens + 1, minlength=8)
+    ns = [2, 3, 4, 5, 7, 10]
+    grams = ts.ngram_keys(ids, doc, ns)
+    repeated = repeated_positions(grams, doc, ns)
+    for n in ns:
+        top = top_ngram_chars(*grams[n], repeated[n], lens, doc, n, 8)
+        assert top.tolist() == _top_counter(ids, lens, doc, n, 8).tolist()
+        fails = dup_ngram_fails(*grams[n], lens, doc, n, n_chars, 0.1, np.ones(8, dtype=bool), repeated[n])
+        assert fails.tolist() == _greedy_walk(*grams[n], lens, doc, n, n_chars, 0.1).tolist()
+    assert len(repeated[10]) < len(repeated[2])  # larger n-grams repeat at fewer positions

@@ -62,19 +62,24 @@ class C4Quality(MapStage):
         lines = ts.split_lines(text)
         line = pc.utf8_trim_whitespace(lines.values)
         cjk = cjk_doc[lines.doc]
+        uncited = pc.replace_substring_regex(line, _CITATION, "") if p.remove_citations else line
+        # our words of each line without citations: for CJK word counts and for sentences (one pass for both)
+        words = ts.line_words(text, lines, uncited) if cjk.any() or p.min_num_sentences != -1 else None
         n_words = pc.list_value_length(pc.utf8_split_whitespace(line)).to_numpy(zero_copy_only=False)
-        if cjk.any():  # characters are words there: count them with our word split
+        if cjk.any():  # characters are words there: count them with our word split, before citation removal
             n_words = n_words.astype(np.float64)
-            n_words[cjk] = ts.line_words(text, lines, line).per_doc()[cjk]
+            n_words[cjk] = words.per_doc()[cjk]
+            cited = cjk & ~pc.equal(line, uncited).to_numpy(zero_copy_only=False)
+            if cited.any():
+                n_words[cited] = ts.split_words(line.filter(pa.array(cited))).per_doc()
         keep = np.ones(len(lines.doc), dtype=bool)
         if p.max_word_length != -1:
             long_line = pc.greater(pc.utf8_length(line), p.max_word_length).to_numpy(zero_copy_only=False)
             if long_line.any():
-                words = ts.flatten(pc.utf8_split_whitespace(line), len(keep))
-                too_long = words.per_doc((words.lengths() > p.max_word_length).astype(float)) > 0
+                tokens = ts.flatten(pc.utf8_split_whitespace(line), len(keep))
+                too_long = tokens.per_doc((tokens.lengths() > p.max_word_length).astype(float)) > 0
                 keep &= ~too_long
-        if p.remove_citations:
-            line = pc.replace_substring_regex(line, _CITATION, "")
+        line = uncited
         if p.filter_no_terminal_punct:
             ends = pc.match_substring_regex(line, _END).to_numpy(zero_copy_only=False)
             keep &= ends & ~pc.ends_with(line, "...").to_numpy(zero_copy_only=False)
@@ -99,7 +104,6 @@ class C4Quality(MapStage):
         kept = lines.select(keep)
         kept_text = pc.filter(line, pa.array(keep))
         if p.min_num_sentences != -1:
-            words = ts.line_words(text, lines, line)
             sentences = kept.per_doc(sentences_in(words.select(keep[words.doc]))[keep])
             # in English sentences: the preset's sentence_scale (Japanese cuts one English sentence in more)
             sentence_scale = preset_values(presets, which, "sentence_scale", 1.0)

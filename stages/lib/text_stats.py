@@ -301,14 +301,18 @@ def _split_chunks(chunks: pl.Series) -> tuple[pl.Series, np.ndarray]:
 
 
 def word_classes(words: Pieces) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per word: has a letter/number (not a symbol word), has a letter (alphabetic), is all punctuation."""
-    s = pl.Series(values=words.values)
-    frame = pl.DataFrame({"w": s}).select(
+    """Per word: has a letter/number (not a symbol word), has a letter (alphabetic), is all punctuation.
+
+    Classified once per distinct word (a batch repeats most of its words), then spread by index.
+    """
+    encoded = pc.dictionary_encode(words.values)
+    frame = pl.DataFrame({"w": pl.Series(values=encoded.dictionary)}).select(
         pl.col("w").str.contains(r"[\p{L}\p{N}\p{M}]").alias("word"),
         pl.col("w").str.contains(r"\p{L}").alias("alpha"),
         pl.col("w").str.contains(r"^\p{P}+$").alias("punct"),
     )
-    return tuple(frame.get_column(c).to_numpy() for c in ("word", "alpha", "punct"))  # type: ignore[return-value]
+    index = encoded.indices.to_numpy(zero_copy_only=False)
+    return tuple(frame.get_column(c).to_numpy()[index] for c in ("word", "alpha", "punct"))  # type: ignore[return-value]
 
 
 def split_lines(text: pa.Array) -> Pieces:

@@ -63,3 +63,13 @@ def test_cjk_lines_count_characters(prose, table):
     v = run(zh, table, ["zh"] * len(zh))
     assert v.keep.all()
     assert v.table.column("text").to_pylist()[0].startswith("春天来了")
+
+
+def test_cjk_words_are_counted_before_citations_are_removed(prose, table):
+    """As datatrove counts a line's words before removing citations: 好的[1]。 is 6 words (4.2 needed), 好的。 3."""
+    zh = prose["zh"][0]
+    v = run([zh + "\n好的[1]。", zh + "\n好的。"], table, ["zh", "zh"])
+    assert v.keep.all()
+    kept = v.table.column("text").to_pylist()
+    assert kept[0].endswith("\n好的。")
+    assert not kept[1].endswith("好的。")

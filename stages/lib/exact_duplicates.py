@@ -16,7 +16,7 @@ A position is ``_unit << 32 | _row``, so the smallest is the first in input orde
 most :data:`ROWS_PER_PASS` rows at a time (about 200 bytes a row with a short id, sort order and the copies
 ``send`` makes: ~0.2 GB), whatever ``P`` and the corpus: a task with more rows (a route task's group, a
 first task's partition, a state task's drop rows) reads its input again in passes, each a disjoint slice by
-hash or by unit, which leaves every file it writes unchanged. One exception: a pass holds every copy of its
+hash or by unit (:mod:`curate.engine.passes`), which leaves every file it writes unchanged. One exception: a pass holds every copy of its
 texts, so a text with millions of copies makes its pass that large. The state does not depend on ``P``,
 the groups or the passes, byte for byte; steps are recorded as they finish, so a killed reduce resumes.
 """
@@ -33,8 +33,9 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from curate.core.schema import ID, ROW, UNIT
+from curate.engine.passes import by_key, by_units, pass_count, pass_tag, route_pass
 from curate.engine.reduce import ReduceJob, ShufflePlan, node_of, plan_shuffle, unit_state_name
-from curate.engine.shuffle import partition_of, receive, received_rows, send, unit_slices
+from curate.engine.shuffle import partition_of, send, unit_slices
 from curate.io.shards import write_parquet
 
 HASH = "hash"
@@ -68,24 +69,20 @@ def run(job: ReduceJob, dp: DedupPlan) -> int:
 def route_task(dp: DedupPlan, group: int) -> int:
     """Send every (hash, position, id) row of a group's units to partition ``hash mod P``.
 
-    In passes of about :data:`ROWS_PER_PASS` rows, each reading the group's summaries again: pass ``s``
-    sends the partitions ``p mod passes == s`` (each partition's rows sent once, whole), or, when there
-    are more passes than partitions (a small run), the rows ``(hash div P) mod passes == s``; each pass is
-    a sender of its own (one shuffle file).
+    In passes of about :data:`ROWS_PER_PASS` rows, each reading the group's summaries again and sending
+    the partitions :func:`~curate.engine.passes.route_pass` gives it (each partition's rows sent once,
+    whole) as a sender of its own (one shuffle file).
     """
     units = dp.units(group)
     rows = sum(pq.ParquetFile(dp.summaries[u]).metadata.num_rows for u in units)
-    passes = max(1, -(-rows // ROWS_PER_PASS))
-    by_partition = passes <= dp.partitions
+    passes = pass_count(rows, ROWS_PER_PASS)
     sent = 0
     for s in range(passes):
         tables = []
         for unit in units:
             table = pq.read_table(dp.summaries[unit], columns=[HASH, ID, ROW])
             if passes > 1:
-                key = table.column(HASH).to_numpy()
-                pass_of = partition_of(key, dp.partitions, spread=False) if by_partition else key // np.uint64(dp.partitions)
-                table = table.filter(pa.array(pass_of % passes == s))
+                table = table.filter(pa.array(route_pass(table.column(HASH).to_numpy(), dp.partitions, passes) == s))
             node = pa.array(node_of(unit, table.column(ROW).to_numpy()))
             tables.append(pa.table([table.column(HASH), node, pc.cast(table.column(ID), pa.string())], schema=_COPIES))
         if not tables:
@@ -95,7 +92,7 @@ def route_task(dp: DedupPlan, group: int) -> int:
         # xxhash64 values are uniform already: no extra mixing before the modulo
         where = partition_of(copies.column(HASH).to_numpy(), dp.partitions, spread=False)
         # a sender writes one file (curate.engine.shuffle): each pass is a sender of its own
-        sent += send(copies, where, dp.path("copies"), f"g{group:05d}" if passes == 1 else f"g{group:05d}-{s:03d}")
+        sent += send(copies, where, dp.path("copies"), f"g{group:05d}{pass_tag(s, passes)}")
     return sent
 
 
@@ -105,16 +102,8 @@ def first_task(dp: DedupPlan, part: int) -> int:
     In passes of about :data:`ROWS_PER_PASS` rows, split by ``(hash div P) mod passes``: every copy of a
     text is in the same pass, so each pass decides its texts alone.
     """
-    root = dp.path("copies")
-    passes = max(1, -(-received_rows(root, part) // ROWS_PER_PASS))
-    if passes == 1:
-        return _first(dp, receive(root, part, _COPIES), f"p{part:05d}")
-    divisor, count = np.uint64(dp.partitions), np.uint64(passes)
-    drops = 0
-    for s in range(passes):
-        table = receive(root, part, _COPIES, lambda t, s=s: t.column(HASH).to_numpy() // divisor % count == s)
-        drops += _first(dp, table, f"p{part:05d}-{s:03d}")
-    return drops
+    slices = by_key(dp.path("copies"), part, _COPIES, HASH, dp.partitions, ROWS_PER_PASS)
+    return sum(_first(dp, table, f"p{part:05d}{tag}") for tag, table in slices)
 
 
 def _first(dp: DedupPlan, table: pa.Table, sender: str) -> int:
@@ -136,17 +125,12 @@ def state_task(dp: DedupPlan, group: int) -> int:
 
     A group with more than :data:`ROWS_PER_PASS` drop rows is taken in passes over runs of its units.
     """
-    root, units = dp.path("drops"), dp.units(group)
-    passes = min(len(units), max(1, -(-received_rows(root, group) // ROWS_PER_PASS)))
     total = 0
-    for run in np.array_split(np.arange(units.start, units.stop), passes):
-        lo_unit, hi_unit = int(run[0]), int(run[-1]) + 1
-        where = None if passes == 1 else (lambda t, a=lo_unit, b=hi_unit: _unit_in(t, a, b))
-        table = receive(root, group, _DROPS, where)
+    for _, units, table in by_units(dp.path("drops"), group, _DROPS, "node", dp.units(group), ROWS_PER_PASS):
         order = np.argsort(table.column("node").to_numpy(), kind="stable")
         table = table.take(pa.array(order)).combine_chunks()  # one chunk: state bytes whatever the passes read
         node = table.column("node").to_numpy()
-        for unit, lo, hi in unit_slices(node, range(lo_unit, hi_unit)):
+        for unit, lo, hi in unit_slices(node, units):
             state = pa.table(
                 {
                     UNIT: pa.array(np.full(hi - lo, unit, dtype=np.int64)),
@@ -157,8 +141,3 @@ def state_task(dp: DedupPlan, group: int) -> int:
             write_parquet(state, Path(dp.state) / unit_state_name(unit, len(dp.summaries)), "zstd", 1)
         total += table.num_rows
     return total
-
-
-def _unit_in(table: pa.Table, lo: int, hi: int) -> np.ndarray:
-    unit = table.column("node").to_numpy() >> 32
-    return (unit >= lo) & (unit < hi)

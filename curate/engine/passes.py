@@ -1,0 +1,88 @@
+"""Reduce tasks in passes: a task with more rows than a budget takes its input in disjoint slices.
+
+A task of a parallel reduce (:mod:`curate.engine.reduce`) owns one hash partition or one group of units,
+which at CCI4.0 scale is millions of rows. More partitions would make each smaller, but also multiply the
+small reads of every shuffle (``groups × P``). So a task whose input is over its stage's rows-per-pass
+budget reads it again for each pass, keeping only that pass's slice (the shuffle receiver's ``where``,
+applied row group by row group), and sends what the pass produces as a sender of its own
+(``<sender>-<pass>``): it holds one pass at a time. Pass counts come from the shuffle index's row counts
+(:func:`~curate.engine.shuffle.received_rows`) or from Parquet footers, so sizing reads no rows.
+
+A slice must hold everything one decision needs, so that the passes together write what one pass would:
+
+* :func:`by_key` — the rows of a partition whose key ``h`` has ``(h div P) mod passes == s``: every row of
+  a key (a text, a bucket, a node's edges) is in one pass, and since ``h div P`` does not depend on the
+  partition ``h mod P``, the passes are even;
+* :func:`by_units` — a run of consecutive units of a group: for tasks that write one state file per unit,
+  or read a per-document column (signatures, ids) unit by unit;
+* :func:`route_pass` — for a task that reads its group's summaries and routes rows: a partition's rows
+  go out in one pass, so its receiver reads one slice per group as before.
+
+Memory: one pass's rows, at most about the budget, except that a key's rows (or a unit's) are never split:
+a key with more rows than the budget makes its pass that large.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+
+from curate.core.hashing import mix64
+from curate.engine.shuffle import partition_of, receive, received_rows
+
+
+def pass_count(rows: int, per_pass: int) -> int:
+    """Passes that hold at most ``per_pass`` rows each, if the rows split evenly (1 for no rows)."""
+    return max(1, -(-rows // per_pass))
+
+
+def pass_tag(index: int, passes: int) -> str:
+    """What pass ``index`` adds to its task's sender name: nothing when the task takes one pass."""
+    return "" if passes == 1 else f"-{index:03d}"
+
+
+def key_pass(keys: np.ndarray, partitions: int, passes: int, spread: bool = False) -> np.ndarray:
+    """The pass of each key of a partition: ``(h div P) mod passes``, ``h`` as :func:`partition_of` hashes it."""
+    hashed = mix64(keys) if spread else keys.astype(np.uint64, copy=False)
+    return hashed // np.uint64(partitions) % np.uint64(passes)
+
+
+def route_pass(keys: np.ndarray, partitions: int, passes: int, spread: bool = False) -> np.ndarray:
+    """The pass in which a route task sends each key's row: its partition mod ``passes``, so a partition's
+    rows from one group are sent once, whole; with more passes than partitions (a small run), :func:`key_pass`."""
+    if passes > partitions:
+        return key_pass(keys, partitions, passes, spread)
+    return partition_of(keys, partitions, spread) % passes
+
+
+def by_key(
+    root: Path, part: int, schema: pa.Schema, column: str, partitions: int, per_pass: int, spread: bool = False
+) -> Iterator[tuple[str, pa.Table]]:
+    """Partition ``part``'s rows in passes of about ``per_pass`` rows, sliced by :func:`key_pass` of ``column``.
+
+    Yields ``(tag, rows)``, ``tag`` for the sender name of what the pass sends (:func:`pass_tag`).
+    """
+    passes = pass_count(received_rows(root, part), per_pass)
+    for s in range(passes):
+        where = None if passes == 1 else (lambda t, s=s: key_pass(t.column(column).to_numpy(), partitions, passes, spread) == s)
+        yield pass_tag(s, passes), receive(root, part, schema, where)
+
+
+def by_units(root: Path, group: int, schema: pa.Schema, column: str, units: range, per_pass: int) -> Iterator[tuple[str, range, pa.Table]]:
+    """Group ``group``'s rows in passes over runs of its ``units``, by the unit of ``column`` (a node).
+
+    As many passes as ``per_pass`` asks, at most one per unit; yields ``(tag, units of the pass, rows)``.
+    """
+    passes = min(len(units), pass_count(received_rows(root, group), per_pass))
+    for s, run in enumerate(np.array_split(np.arange(units.start, units.stop), passes)):
+        lo, hi = int(run[0]), int(run[-1]) + 1
+        where = None if passes == 1 else (lambda t, lo=lo, hi=hi: _in_units(t.column(column).to_numpy(), lo, hi))
+        yield pass_tag(s, passes), range(lo, hi), receive(root, group, schema, where)
+
+
+def _in_units(nodes: np.ndarray, lo: int, hi: int) -> np.ndarray:
+    unit = nodes >> 32
+    return (unit >= lo) & (unit < hi)

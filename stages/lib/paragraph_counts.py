@@ -14,9 +14,14 @@ and adds up the small counts the tasks return. With ``P`` partitions and ``G`` u
    reads alone.
 
 A document is a *node*, its input position ``_unit << 32 | _row``, so the smallest node of a hash is its
-first occurrence. Memory per task: one partition of 16-byte (hash, node) rows plus its sort order (about
-40 bytes a row: 10M paragraph occurrences ≈ 0.4 GB), or one group's removal rows. The answer does not
-depend on ``P`` or the groups; steps are recorded as they finish, so a killed reduce resumes.
+first occurrence. Memory per task: at most :data:`ROWS_PER_PASS` (hash, node) rows at a time (16 bytes,
+about 40 with the sort order and the copy a send makes: ≈ 0.16 GB), whatever ``P`` and the corpus: a task
+with more (a route task's group, a count task's partition, a state task's removal rows) reads its input
+again in passes over disjoint slices (:mod:`curate.engine.passes`): by partition, by ``hash div P`` (every
+occurrence of a paragraph in one pass, so each pass counts its paragraphs alone) or by a run of units.
+The one exception: a pass holds every occurrence of its paragraphs, so a paragraph in millions of
+documents makes its pass that large. The state does not depend on ``P``, the groups or the passes, byte
+for byte; steps are recorded as they finish, so a killed reduce resumes.
 """
 
 from __future__ import annotations
@@ -30,12 +35,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from curate.core.schema import ROW, UNIT
+from curate.engine.passes import by_key, by_units, pass_count, pass_tag, route_pass
 from curate.engine.reduce import ReduceJob, ShufflePlan, node_of, plan_shuffle, unit_state_name
-from curate.engine.shuffle import partition_of, receive, send, unit_slices
+from curate.engine.shuffle import partition_of, send, unit_slices
 from curate.io.shards import write_parquet
 
 HASH = "hash"
-PARAGRAPHS_PER_PARTITION = 10_000_000  # ~0.4 GB per count task
+PARAGRAPHS_PER_PARTITION = 10_000_000  # partitions: P = paragraphs / this (a count task takes 3 passes)
+ROWS_PER_PASS = 4_000_000  # (hash, node) rows a route, count or state task holds at once (~0.16 GB): more take passes
 _NODES = pa.schema([(HASH, pa.uint64()), ("node", pa.int64())])
 
 
@@ -63,22 +70,43 @@ def run(job: ReduceJob, cp: CountPlan) -> dict:
 
 
 def route_task(cp: CountPlan, group: int) -> int:
-    """Send every (paragraph hash, document) row of a group's units to partition ``hash mod P``."""
-    hashes, nodes = [], []
-    for unit in cp.units(group):
-        table = pq.read_table(cp.summaries[unit], columns=[HASH, ROW])
-        hashes.append(table.column(HASH).to_numpy())
-        nodes.append(node_of(unit, table.column(ROW).to_numpy()))
-    if not hashes:
-        return 0
-    key, node = np.concatenate(hashes).astype(np.uint64), np.concatenate(nodes)
-    # xxhash64 values are uniform already: no extra mixing before the modulo
-    return send(pa.table([key, node], schema=_NODES), partition_of(key, cp.partitions, spread=False), cp.path("paragraphs"), f"g{group:05d}")
+    """Send every (paragraph hash, document) row of a group's units to partition ``hash mod P``.
+
+    In passes of about :data:`ROWS_PER_PASS` rows, each reading the group's summaries again and sending
+    the partitions :func:`~curate.engine.passes.route_pass` gives it, as a sender of its own.
+    """
+    units = cp.units(group)
+    passes = pass_count(sum(pq.ParquetFile(cp.summaries[u]).metadata.num_rows for u in units), ROWS_PER_PASS)
+    sent = 0
+    for s in range(passes):
+        hashes, nodes = [], []
+        for unit in units:
+            table = pq.read_table(cp.summaries[unit], columns=[HASH, ROW])
+            if passes > 1:
+                table = table.filter(pa.array(route_pass(table.column(HASH).to_numpy(), cp.partitions, passes) == s))
+            hashes.append(table.column(HASH).to_numpy())
+            nodes.append(node_of(unit, table.column(ROW).to_numpy()))
+        key, node = np.concatenate(hashes).astype(np.uint64), np.concatenate(nodes)
+        # xxhash64 values are uniform already: no extra mixing before the modulo
+        where = partition_of(key, cp.partitions, spread=False)
+        sent += send(pa.table([key, node], schema=_NODES), where, cp.path("paragraphs"), f"g{group:05d}{pass_tag(s, passes)}")
+    return sent
 
 
 def count_task(cp: CountPlan, part: int) -> dict:
-    """Find the partition's boilerplate paragraphs and route their removable occurrences to their groups."""
-    table = receive(cp.path("paragraphs"), part, _NODES)
+    """Find the partition's boilerplate paragraphs and route their removable occurrences to their groups.
+
+    In passes of about :data:`ROWS_PER_PASS` rows by ``hash div P``: a paragraph's occurrences are all in one pass.
+    """
+    totals = {"paragraphs": 0, "removals": 0}
+    for tag, table in by_key(cp.path("paragraphs"), part, _NODES, HASH, cp.partitions, ROWS_PER_PASS):
+        for name, n in _count(cp, table, f"p{part:05d}{tag}").items():
+            totals[name] += n
+    return totals
+
+
+def _count(cp: CountPlan, table: pa.Table, sender: str) -> dict:
+    """Sort (hash, node) rows, send the removable occurrences of frequent hashes to their groups."""
     key, node = table.column(HASH).to_numpy(), table.column("node").to_numpy()
     order = np.lexsort((node, key))
     key, node = key[order], node[order]
@@ -89,23 +117,28 @@ def count_task(cp: CountPlan, part: int) -> dict:
     if cp.keep_first:
         remove[starts] = False  # the first occurrence in input order stays
     removals = pa.table([key[remove], node[remove]], schema=_NODES)
-    send(removals, cp.group_of(node[remove]), cp.path("removals"), f"p{part:05d}")
+    send(removals, cp.group_of(node[remove]), cp.path("removals"), sender)
     return {"paragraphs": int(frequent.sum()), "removals": int(remove.sum())}
 
 
 def state_task(cp: CountPlan, group: int) -> int:
-    """One state file per unit of the group (empty when nothing is removed there), rows in input order."""
-    table = receive(cp.path("removals"), group, _NODES)
-    key, node = table.column(HASH).to_numpy(), table.column("node").to_numpy()
-    order = np.lexsort((key, node))
-    key, node = key[order], node[order]
-    for unit, lo, hi in unit_slices(node, cp.units(group)):
-        state = pa.table(
-            {
-                UNIT: pa.array(np.full(hi - lo, unit, dtype=np.int64)),
-                ROW: pa.array(node[lo:hi] & 0xFFFFFFFF, pa.int64()),
-                HASH: pa.array(key[lo:hi], pa.uint64()),
-            }
-        )
-        write_parquet(state, Path(cp.state) / unit_state_name(unit, len(cp.summaries)), "zstd", 1)
-    return len(key)
+    """One state file per unit of the group (empty when nothing is removed there), rows in input order.
+
+    A group with more than :data:`ROWS_PER_PASS` removal rows is taken in passes over runs of its units.
+    """
+    total = 0
+    for _, units, table in by_units(cp.path("removals"), group, _NODES, "node", cp.units(group), ROWS_PER_PASS):
+        key, node = table.column(HASH).to_numpy(), table.column("node").to_numpy()
+        order = np.lexsort((key, node))
+        key, node = key[order], node[order]
+        for unit, lo, hi in unit_slices(node, units):
+            state = pa.table(
+                {
+                    UNIT: pa.array(np.full(hi - lo, unit, dtype=np.int64)),
+                    ROW: pa.array(node[lo:hi] & 0xFFFFFFFF, pa.int64()),
+                    HASH: pa.array(key[lo:hi], pa.uint64()),
+                }
+            )
+            write_parquet(state, Path(cp.state) / unit_state_name(unit, len(cp.summaries)), "zstd", 1)
+        total += len(key)
+    return total

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from curate.engine import passes, shuffle
 from curate.engine.pipeline import reduce_step, summarize_unit
 from curate.engine.reduce import ReduceJob
 from curate.io.shards import write_parquet
@@ -55,3 +56,30 @@ def kill_then_resume(stage, summaries: list[str], folder: Path, kill_after: int,
     resumed = ReduceJob(summaries, folder, workers=resume_workers or workers, run_tasks=counting)  # the plan is kept
     reduce_step(stage, resumed)
     return resumed, done, len(ran)
+
+
+def committed_states(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, bytes]]:
+    """The state bytes of every reduce committed from now on, in order (a run deletes its ``_work`` folder)."""
+    states: list[dict[str, bytes]] = []
+    commit = ReduceJob.commit
+
+    def recording(job: ReduceJob) -> None:
+        commit(job)
+        states.append(state_bytes(job))
+
+    monkeypatch.setattr(ReduceJob, "commit", recording)
+    return states
+
+
+def held_rows(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[int]]:
+    """Rows of every receive a reduce task makes from now on (through :mod:`curate.engine.passes`), by shuffle
+    (the folder's name); a later call starts a new record."""
+    held: dict[str, list[int]] = {}
+
+    def recording(root, *args):
+        table = shuffle.receive(root, *args)
+        held.setdefault(root.name, []).append(table.num_rows)
+        return table
+
+    monkeypatch.setattr(passes, "receive", recording)
+    return held

@@ -7,9 +7,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from reduce_helpers import kill_then_resume, state_bytes, write_summaries
+from reduce_helpers import held_rows, kill_then_resume, state_bytes, write_summaries
 
-from curate.engine import passes
 from curate.engine.pipeline import reduce_step, run_in_memory
 from curate.engine.recipe import parse_recipe
 from curate.engine.reduce import ReduceJob
@@ -95,12 +94,10 @@ def test_tasks_taken_in_passes_leave_the_same_state(tmp_path, monkeypatch, rows_
     """Route, first and state tasks over more than ROWS_PER_PASS rows hold one pass at a time: same state bytes."""
     stage = ExactDedup(ExactDedupParams(partitions=3))
     summaries = write_summaries(tmp_path / "s", stage, _units(corpus(), 40))
-    receive = passes.receive
 
     def reduced(name: str) -> tuple[ReduceJob, dict[str, list[int]]]:
         """The reduce, and the rows each receive held, by shuffle (``copies``: first tasks, ``drops``: state tasks)."""
-        held: dict[str, list[int]] = {"copies": [], "drops": []}
-        monkeypatch.setattr(passes, "receive", lambda root, *a: held[root.name].append((t := receive(root, *a)).num_rows) or t)
+        held = held_rows(monkeypatch)
         job = ReduceJob(summaries, tmp_path / name)
         reduce_step(stage, job)
         return job, held

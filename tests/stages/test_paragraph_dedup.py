@@ -13,12 +13,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
-from reduce_helpers import kill_then_resume, state_bytes, write_summaries
+from reduce_helpers import committed_states, held_rows, kill_then_resume, state_bytes, write_summaries
 
 from curate.engine.pipeline import reduce_step, run_in_memory
 from curate.engine.recipe import parse_recipe
 from curate.engine.reduce import ReduceJob
 from curate.engine.runner import run_recipe
+from curate.stages.lib import paragraph_counts
 from curate.stages.paragraph_dedup import REMOVED, ParagraphDedup, ParagraphDedupParams
 
 SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample" / "web-00002.parquet"
@@ -210,6 +211,50 @@ def test_killed_reduce_resumes_to_the_same_state(tmp_path, corpus) -> None:
     assert rerun == total - done
     assert state_bytes(resumed) == state_bytes(whole)
     assert not resumed.scratch.exists()
+
+
+@pytest.mark.parametrize("rows_per_pass", [9, 60, 400])
+def test_tasks_taken_in_passes_leave_the_same_state(tmp_path, monkeypatch, corpus, rows_per_pass) -> None:
+    """Route, count and state tasks over more than ROWS_PER_PASS rows hold one pass at a time: same state bytes."""
+    stage = ParagraphDedup(ParagraphDedupParams(partitions=3))
+    summaries = write_summaries(tmp_path / "s", stage, _units(corpus[0], 20))
+    occurrences = sum(pq.ParquetFile(s).metadata.num_rows for s in summaries)
+    removals = len(corpus[2]) - 1  # one per banner occurrence after the first
+
+    def reduced(name: str) -> tuple[ReduceJob, dict[str, list[int]]]:
+        held = held_rows(monkeypatch)
+        job = ReduceJob(summaries, tmp_path / name)
+        reduce_step(stage, job)
+        return job, held
+
+    whole, whole_held = reduced("whole")
+    assert len(whole_held["paragraphs"]) == 3 and sum(whole_held["paragraphs"]) == occurrences
+    monkeypatch.setattr(paragraph_counts, "ROWS_PER_PASS", rows_per_pass)
+    passed, passed_held = reduced("passes")
+    assert state_bytes(passed) == state_bytes(whole)
+    assert sum(pq.read_table(passed.state_dir / name).num_rows for name in state_bytes(passed)) == removals
+    assert sum(passed_held["removals"]) == sum(whole_held["removals"]) == removals
+    assert len(passed_held["paragraphs"]) > 3 and sum(passed_held["paragraphs"]) == occurrences  # every row once
+    assert max(passed_held["paragraphs"]) < max(whole_held["paragraphs"])  # each pass held fewer than a whole partition
+
+
+def test_run_in_passes_writes_the_same_bytes(tmp_path, monkeypatch, corpus) -> None:
+    """A whole run whose reduce tasks take tiny passes: the same data/, rejected/ and state, byte for byte."""
+    table, _, with_banner = corpus
+    states = committed_states(monkeypatch)
+    whole = run(tmp_path / "whole", table)
+    monkeypatch.setattr(paragraph_counts, "ROWS_PER_PASS", 7)
+    held = held_rows(monkeypatch)
+    passed = run(tmp_path / "passes", table)
+    assert len(held["paragraphs"]) > 10 and max(held["paragraphs"]) < sum(held["paragraphs"]) / 10  # taken in passes
+    assert len(states) == 2 and states[0] == states[1]
+    for folder in ("data", "rejected"):
+        ours = {p.name: p.read_bytes() for p in sorted((passed / folder).glob("*.parquet"))}
+        assert ours == {p.name: p.read_bytes() for p in sorted((whole / folder).glob("*.parquet"))}
+    assert _read(passed / "rejected").column("id").to_pylist() == [THIN]
+    kept = _read(passed / "data")
+    has_banner = [i for i, t in zip(kept.column("id").to_pylist(), kept.column("text").to_pylist()) if BANNER in t]
+    assert has_banner == [with_banner[0]]  # removed everywhere but in its first document
 
 
 def test_rebuild_refuses_a_split_that_disagrees() -> None:

@@ -21,6 +21,20 @@ ever holds all pairs, all signatures or all labels. With ``P`` partitions and ``
 A document is a *node*: its input position ``_unit << 32 | _row``, so smaller is earlier. Every step's
 tasks are recorded as they finish (:class:`~curate.engine.reduce.ReduceJob`), so a killed reduce resumes at the
 first unfinished task.
+
+Memory per task: at most :data:`ROWS_PER_PASS` rows at a time (16-byte band, pair or edge rows, about 50
+bytes with the sort order and the copy a send makes: ≈ 0.2 GB), and :data:`SIGNED_PER_PASS` pairs in the
+two verify steps, which hold a signature with each; never all of a group's signatures or ids, which are
+read unit by unit. A task with more rows reads its input again in passes over disjoint slices
+(:mod:`curate.engine.passes`), and every step can be split exactly because each of its decisions is local:
+a bucket's pairs need only that bucket (slices by ``key div P``); a star step decides each node from its
+own edges (slices by node: ``large_star`` / ``small_star`` are group-bys on the source node, not a
+union-find over the whole graph, so a partition's edges need not meet in one pass); verification, naming
+and state decide per pair, centre or document (slices by runs of units). Passes change which files carry
+the rows (and may send a candidate pair twice, which verify-send drops), never a decision: the state is
+byte-identical to one pass. One exception to the bound: a bucket or a node's edges are never split, so a
+key shared by millions of documents, or a document with millions of near-copies, makes its pass that large
+(``bucket_window`` keeps the pairs a bucket yields linear in its size).
 """
 
 from __future__ import annotations
@@ -34,16 +48,19 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from curate.core.schema import ID, ROW, UNIT
+from curate.core.schema import ROW, UNIT
+from curate.engine.passes import by_key, by_units, pass_count, pass_tag, route_pass
 from curate.engine.reduce import ReduceJob, ShufflePlan, node_of, plan_shuffle, unit_state_name
-from curate.engine.shuffle import partition_of, receive, send, unit_slices
+from curate.engine.shuffle import partition_of, send, unit_slices
 from curate.io.shards import write_parquet
 from curate.stages.lib import minhash as mh
+from curate.stages.lib.minhash_columns import SIG, as_blobs, from_blobs, read_ids, read_signatures
 
-SIG = "signature"
 CLUSTER = "dup_cluster"
 CLUSTER_SIZE = "dup_cluster_size"
-DOCS_PER_PARTITION = 1_000_000  # ~16 MB of band rows per band and ~0.5 GB of signatures per task
+DOCS_PER_PARTITION = 1_000_000  # partitions: P = docs / this (a candidates task: docs × bands / P band rows)
+ROWS_PER_PASS = 4_000_000  # band, pair, edge, star or label rows a task holds at once (~0.2 GB): more take passes
+SIGNED_PER_PASS = 250_000  # pairs with a signature (512 B at 128 perms) a verify task holds at once (~0.3 GB)
 MAX_ROUNDS = 64
 
 _BANDS = pa.schema([("key", pa.uint64()), ("node", pa.int64())])
@@ -97,31 +114,46 @@ def _columns(table: pa.Table) -> list[np.ndarray]:
 
 
 def bands_task(cp: ClusterPlan, group: int) -> int:
-    """Route every (band key, document) of a group's units to partition ``key mod P``."""
-    keys, nodes = [], []
-    names = [f"band_{k}" for k in range(cp.bands)]
-    for unit in cp.units(group):
-        table = pq.read_table(cp.summaries[unit], columns=[*names, ROW])
-        node = _nodes(table, unit)
-        for name in names:
-            column = table.column(name)
-            valid = pc.is_valid(column).to_numpy(zero_copy_only=False)  # empty documents have no keys
-            keys.append(column.filter(pa.array(valid)).to_numpy())
-            nodes.append(node[valid])
-    if not keys:
-        return 0
-    key, node = np.concatenate(keys).astype(np.uint64), np.concatenate(nodes)
-    # band keys are uniform hashes that differ per band, so one partitioning serves every band
-    return send(pa.table([key, node], schema=_BANDS), partition_of(key, cp.partitions, spread=False), cp.path("bands"), f"g{group:05d}")
+    """Route every (band key, document) of a group's units to partition ``key mod P``.
+
+    In passes of about :data:`ROWS_PER_PASS` rows (documents × bands), each reading the group's band columns
+    again and sending the partitions :func:`~curate.engine.passes.route_pass` gives it, as a sender of its own.
+    """
+    names, units = [f"band_{k}" for k in range(cp.bands)], cp.units(group)
+    passes = pass_count(cp.bands * sum(pq.ParquetFile(cp.summaries[u]).metadata.num_rows for u in units), ROWS_PER_PASS)
+    sent = 0
+    for s in range(passes):
+        keys, nodes = [], []
+        for unit in units:
+            table = pq.read_table(cp.summaries[unit], columns=[*names, ROW])
+            node = _nodes(table, unit)
+            for name in names:
+                column = table.column(name)
+                valid = pc.is_valid(column).to_numpy(zero_copy_only=False)  # empty documents have no keys
+                key = column.filter(pa.array(valid)).to_numpy().astype(np.uint64)
+                mine = route_pass(key, cp.partitions, passes) == s if passes > 1 else slice(None)
+                keys.append(key[mine])
+                nodes.append(node[valid][mine])
+        key, node = np.concatenate(keys), np.concatenate(nodes)
+        # band keys are uniform hashes that differ per band, so one partitioning serves every band
+        where = partition_of(key, cp.partitions, spread=False)
+        sent += send(pa.table([key, node], schema=_BANDS), where, cp.path("bands"), f"g{group:05d}{pass_tag(s, passes)}")
+    return sent
 
 
 def candidates_task(cp: ClusterPlan, part: int) -> int:
-    """Candidate pairs of the buckets in one partition, routed to the earlier document's group."""
-    key, node = _columns(receive(cp.path("bands"), part, _BANDS))
-    order = np.lexsort((node, key))
-    src, dst = mh.bucket_pairs(key[order], node[order], cp.window)
-    src, dst = _unique_pairs(src, dst)
-    return send(pa.table([src, dst], schema=_PAIRS), cp.group_of(src), cp.path("pairs"), f"p{part:05d}")
+    """Candidate pairs of the buckets in one partition, routed to the earlier document's group.
+
+    In passes of about :data:`ROWS_PER_PASS` rows by ``key div P``: a bucket is whole in one pass. A pair
+    found in two passes (two bands) is sent twice; verify-send keeps one.
+    """
+    sent = 0
+    for tag, table in by_key(cp.path("bands"), part, _BANDS, "key", cp.partitions, ROWS_PER_PASS):
+        key, node = _columns(table)
+        order = np.lexsort((node, key))
+        src, dst = _unique_pairs(*mh.bucket_pairs(key[order], node[order], cp.window))
+        sent += send(pa.table([src, dst], schema=_PAIRS), cp.group_of(src), cp.path("pairs"), f"p{part:05d}{tag}")
+    return sent
 
 
 def _unique_pairs(src: np.ndarray, dst: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -133,114 +165,104 @@ def _unique_pairs(src: np.ndarray, dst: np.ndarray) -> tuple[np.ndarray, np.ndar
 
 
 def verify_send_task(cp: ClusterPlan, group: int) -> int:
-    """Attach the earlier document's signature to each pair and route it to the later document's group."""
-    src, dst = _unique_pairs(*_columns(receive(cp.path("pairs"), group, _PAIRS)))
-    columns = {"src": src, "dst": dst}
-    if cp.verify:
-        columns[SIG] = _as_blobs(read_signatures(cp, src))
-    return send(pa.table(columns), cp.group_of(dst), cp.path("verify"), f"g{group:05d}")
+    """Attach the earlier document's signature to each pair and route it to the later document's group.
+
+    In passes of about :data:`SIGNED_PER_PASS` pairs over runs of units of the earlier document: a pair's
+    repeats are in one pass, and each unit's signatures are read once.
+    """
+    sent = 0
+    for tag, _, table in by_units(cp.path("pairs"), group, _PAIRS, "src", cp.units(group), SIGNED_PER_PASS):
+        src, dst = _unique_pairs(*_columns(table))
+        columns = {"src": src, "dst": dst}
+        if cp.verify:
+            columns[SIG] = as_blobs(read_signatures(cp.summaries, src, cp.num_perm))
+        sent += send(pa.table(columns), cp.group_of(dst), cp.path("verify"), f"g{group:05d}{tag}")
+    return sent
 
 
 def verify_task(cp: ClusterPlan, group: int) -> int:
-    """Keep pairs at or above the threshold; send both directions of each edge to its source's partition."""
+    """Keep pairs at or above the threshold; send both directions of each edge to its source's partition.
+
+    In passes of about :data:`SIGNED_PER_PASS` pairs over runs of units of the later document.
+    """
     schema = _PAIRS.append(pa.field(SIG, pa.binary(4 * cp.num_perm))) if cp.verify else _PAIRS
-    table = receive(cp.path("verify"), group, schema)
-    src, dst = table.column("src").to_numpy(), table.column("dst").to_numpy()
-    if cp.verify and len(src):
-        similarity = mh.signature_similarity(_from_blobs(table.column(SIG), cp.num_perm), read_signatures(cp, dst))
-        ok = similarity >= cp.threshold
-        src, dst = src[ok], dst[ok]
-    u, v = np.concatenate([src, dst]), np.concatenate([dst, src])
-    send(pa.table([u, v], schema=_EDGES), partition_of(u, cp.partitions), cp.path("cc-0000"), f"g{group:05d}")
-    return len(src)
+    edges = 0
+    for tag, _, table in by_units(cp.path("verify"), group, schema, "dst", cp.units(group), SIGNED_PER_PASS):
+        src, dst = table.column("src").to_numpy(), table.column("dst").to_numpy()
+        if cp.verify and len(src):
+            earlier = from_blobs(table.column(SIG), cp.num_perm)
+            similarity = mh.signature_similarity(earlier, read_signatures(cp.summaries, dst, cp.num_perm))
+            ok = similarity >= cp.threshold
+            src, dst = src[ok], dst[ok]
+        u, v = np.concatenate([src, dst]), np.concatenate([dst, src])
+        send(pa.table([u, v], schema=_EDGES), partition_of(u, cp.partitions), cp.path("cc-0000"), f"g{group:05d}{tag}")
+        edges += len(src)
+    return edges
 
 
 def large_star_task(cp: ClusterPlan, rounds: int, part: int) -> int:
-    """One partition's large-star step; returns how many of its nodes are not yet in a star."""
-    u, v = _columns(receive(cp.path(f"cc-{2 * rounds:04d}"), part, _EDGES))
-    (big, small), (member, center, size), broken = mh.large_star(u, v)
-    send(pa.table([big, small], schema=_EDGES), partition_of(big, cp.partitions), cp.path(f"cc-{2 * rounds + 1:04d}"), f"q{part:05d}")
-    if not broken:  # the final answer if every other partition is settled too
-        stars = pa.table([member, center, size.astype(np.int32)], schema=_STARS)
-        send(stars, cp.group_of(center), cp.path(f"stars-{rounds:04d}"), f"q{part:05d}")
+    """One partition's large-star step; returns how many of its nodes are not yet in a star.
+
+    In passes of about :data:`ROWS_PER_PASS` edges by their source node (a node's edges in one pass). A
+    settled pass writes its stars; only the last round's are read, and in it every pass is settled.
+    """
+    broken = 0
+    for tag, table in by_key(cp.path(f"cc-{2 * rounds:04d}"), part, _EDGES, "u", cp.partitions, ROWS_PER_PASS, spread=True):
+        (big, small), (member, center, size), unsettled = mh.large_star(*_columns(table))
+        sender = f"q{part:05d}{tag}"
+        send(pa.table([big, small], schema=_EDGES), partition_of(big, cp.partitions), cp.path(f"cc-{2 * rounds + 1:04d}"), sender)
+        if not unsettled:  # the final answer if every other partition and pass is settled too
+            stars = pa.table([member, center, size.astype(np.int32)], schema=_STARS)
+            send(stars, cp.group_of(center), cp.path(f"stars-{rounds:04d}"), sender)
+        broken += unsettled
     return broken
 
 
 def small_star_task(cp: ClusterPlan, rounds: int, part: int) -> int:
-    """One partition's small-star step, feeding the next round's large-star."""
-    u, v = mh.small_star(*_columns(receive(cp.path(f"cc-{2 * rounds + 1:04d}"), part, _EDGES)))
-    return send(pa.table([u, v], schema=_EDGES), partition_of(u, cp.partitions), cp.path(f"cc-{2 * rounds + 2:04d}"), f"q{part:05d}")
+    """One partition's small-star step, feeding the next round's large-star; in passes by source node."""
+    sent = 0
+    for tag, table in by_key(cp.path(f"cc-{2 * rounds + 1:04d}"), part, _EDGES, "u", cp.partitions, ROWS_PER_PASS, spread=True):
+        u, v = mh.small_star(*_columns(table))
+        edges = pa.table([u, v], schema=_EDGES)
+        sent += send(edges, partition_of(u, cp.partitions), cp.path(f"cc-{2 * rounds + 2:04d}"), f"q{part:05d}{tag}")
+    return sent
 
 
 def label_task(cp: ClusterPlan, rounds: int, group: int) -> int:
-    """Name the stars centred in this group by their centre's id; route rows to the member's group."""
-    stars = receive(cp.path(f"stars-{rounds:04d}"), group, _STARS)
-    center = stars.column("center").to_numpy()
-    centers, index = np.unique(center, return_inverse=True)
-    names = read_ids(cp, centers).take(pa.array(index))
-    labelled = stars.append_column(CLUSTER, names)
-    return send(labelled, cp.group_of(stars.column("node").to_numpy()), cp.path("labels"), f"g{group:05d}")
+    """Name the stars centred in this group by their centre's id; route rows to the member's group.
+
+    In passes of about :data:`ROWS_PER_PASS` rows over runs of units of the centre.
+    """
+    sent = 0
+    for tag, _, stars in by_units(cp.path(f"stars-{rounds:04d}"), group, _STARS, "center", cp.units(group), ROWS_PER_PASS):
+        centers, index = np.unique(stars.column("center").to_numpy(), return_inverse=True)
+        labelled = stars.append_column(CLUSTER, read_ids(cp.summaries, centers).take(pa.array(index)))
+        sent += send(labelled, cp.group_of(stars.column("node").to_numpy()), cp.path("labels"), f"g{group:05d}{tag}")
+    return sent
 
 
 def state_task(cp: ClusterPlan, group: int) -> int:
-    """One state file per unit of the group: every clustered document, whom it duplicates, its cluster."""
-    labels = receive(cp.path("labels"), group, _LABELS)
-    order = np.argsort(labels.column("node").to_numpy(), kind="stable")
-    labels = labels.take(pa.array(order))
-    node = labels.column("node").to_numpy()
-    for unit, lo, hi in unit_slices(node, cp.units(group)):
-        rows = labels.slice(lo, hi - lo)
-        kept = pc.equal(rows.column("node"), rows.column("center"))
-        table = pa.table(
-            {
-                UNIT: pa.array(np.full(rows.num_rows, unit, dtype=np.int64)),
-                ROW: pa.array(node[lo:hi] & 0xFFFFFFFF, pa.int64()),
-                "dup_of": pc.if_else(kept, pa.scalar(None, pa.string()), rows.column(CLUSTER)),
-                CLUSTER: rows.column(CLUSTER),
-                CLUSTER_SIZE: rows.column("size"),
-            }
-        )
-        write_parquet(table, Path(cp.state) / unit_state_name(unit, len(cp.summaries)), "zstd", 1)
-    return labels.num_rows
+    """One state file per unit of the group: every clustered document, whom it duplicates, its cluster.
 
-
-def _by_unit(nodes: np.ndarray) -> list[tuple[int, np.ndarray]]:
-    """(unit, positions in ``nodes``) for every unit the nodes fall in."""
-    units = nodes >> 32
-    order = np.argsort(units, kind="stable")
-    cuts = np.flatnonzero(np.diff(units[order])) + 1
-    return [(int(units[idx[0]]), idx) for idx in np.split(order, cuts) if len(idx)]
-
-
-def read_signatures(cp: ClusterPlan, nodes: np.ndarray) -> np.ndarray:
-    """Signatures ``[len(nodes), num_perm]`` (uint32) of documents, read from their units' summaries."""
-    out = np.empty((len(nodes), cp.num_perm), dtype=np.uint32)
-    for unit, idx in _by_unit(nodes):
-        column = pq.read_table(cp.summaries[unit], columns=[SIG]).column(SIG)
-        out[idx] = _from_blobs(column.take(pa.array(nodes[idx] & 0xFFFFFFFF)), cp.num_perm)
-    return out
-
-
-def read_ids(cp: ClusterPlan, nodes: np.ndarray) -> pa.Array:
-    """Document ids (as strings) of ``nodes``, in their order."""
-    parts, positions = [], []
-    for unit, idx in _by_unit(nodes):
-        column = pq.read_table(cp.summaries[unit], columns=[ID]).column(ID)
-        parts.append(pc.cast(column.take(pa.array(nodes[idx] & 0xFFFFFFFF)), pa.string()).combine_chunks())
-        positions.append(idx)
-    if not parts:
-        return pa.array([], pa.string())
-    return pa.concat_arrays(parts).take(pa.array(np.argsort(np.concatenate(positions))))
-
-
-def _as_blobs(sig: np.ndarray) -> pa.FixedSizeBinaryArray:
-    width = 4 * sig.shape[1]
-    return pa.FixedSizeBinaryArray.from_buffers(pa.binary(width), len(sig), [None, pa.py_buffer(np.ascontiguousarray(sig).tobytes())])
-
-
-def _from_blobs(blobs: pa.Array | pa.ChunkedArray, num_perm: int) -> np.ndarray:
-    if isinstance(blobs, pa.ChunkedArray):
-        blobs = blobs.combine_chunks()
-    width = 4 * num_perm
-    data = np.frombuffer(blobs.buffers()[1], dtype=np.uint8)[blobs.offset * width : (blobs.offset + len(blobs)) * width]
-    return data.view(np.uint32).reshape(len(blobs), num_perm)
+    In passes of about :data:`ROWS_PER_PASS` rows over runs of the group's units.
+    """
+    total = 0
+    for _, units, labels in by_units(cp.path("labels"), group, _LABELS, "node", cp.units(group), ROWS_PER_PASS):
+        order = np.argsort(labels.column("node").to_numpy(), kind="stable")
+        labels = labels.take(pa.array(order)).combine_chunks()  # one chunk: state bytes whatever the passes read
+        node = labels.column("node").to_numpy()
+        for unit, lo, hi in unit_slices(node, units):
+            rows = labels.slice(lo, hi - lo)
+            kept = pc.equal(rows.column("node"), rows.column("center"))
+            table = pa.table(
+                {
+                    UNIT: pa.array(np.full(rows.num_rows, unit, dtype=np.int64)),
+                    ROW: pa.array(node[lo:hi] & 0xFFFFFFFF, pa.int64()),
+                    "dup_of": pc.if_else(kept, pa.scalar(None, pa.string()), rows.column(CLUSTER)),
+                    CLUSTER: rows.column(CLUSTER),
+                    CLUSTER_SIZE: rows.column("size"),
+                }
+            )
+            write_parquet(table, Path(cp.state) / unit_state_name(unit, len(cp.summaries)), "zstd", 1)
+        total += labels.num_rows
+    return total

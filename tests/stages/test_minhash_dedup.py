@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 from minhash_fixtures import near_duplicate_corpus, precision_recall
 from pydantic import ValidationError
-from reduce_helpers import kill_then_resume, state_bytes, write_summaries
+from reduce_helpers import committed_states, held_rows, kill_then_resume, state_bytes, write_summaries
 
 from curate.engine.pipeline import reduce_step, run_in_memory, summarize_unit
+from curate.engine.recipe import parse_recipe
 from curate.engine.reduce import ReduceJob
+from curate.engine.runner import run_recipe
+from curate.stages.lib import minhash_clusters
 from curate.stages.minhash_dedup import MinhashDedup, MinhashDedupParams
 
 
@@ -145,3 +149,95 @@ def test_bad_band_shape_is_refused() -> None:
         MinhashDedupParams(bands=20, rows=10, num_perm=128)
     with pytest.raises(ValidationError, match="set both"):
         MinhashDedupParams(bands=20)
+
+
+def copies_corpus(bases: int = 80, seed: int = 3) -> tuple[pa.Table, dict[str, str]]:
+    """Distinct random-word documents, copies of some placed later (recased and punctuated, or one word
+    changed: Jaccard ≥ 0.93), and half copies (Jaccard ≈ 0.3, not duplicates).
+
+    Returns the table and the known answer: each copy's id -> its base's id.
+    """
+    rng = np.random.default_rng(seed)
+    vocab = ["".join(rng.choice(list("abcdefghijklmnopqrstuvwxyz"), int(rng.integers(3, 9)))) for _ in range(5000)]
+    words = [list(rng.choice(vocab, 150)) for _ in range(bases)]
+    docs = [(f"base{b:03d}", " ".join(w), b) for b, w in enumerate(words)]  # (id, text, base it follows)
+    for b in range(0, bases, 2):
+        edited = list(words[b])
+        edited[int(rng.integers(0, 150))] = "changed"
+        docs.append((f"copy{b:03d}a", " ".join(edited), b))
+        if b % 6 == 0:
+            docs.append((f"copy{b:03d}b", ". ".join(w.upper() for w in words[b]), b))
+        if b % 8 == 0:
+            docs.append((f"half{b:03d}", " ".join(words[b][:75] + list(rng.choice(vocab, 75))), b))
+    rows, dups, first = [], {}, {}
+    for i in rng.permutation(len(docs)):  # spread over the units; a copy drawn before its base is left out
+        doc_id, text, b = docs[i]
+        if doc_id.startswith("base"):
+            first[b] = doc_id
+        elif doc_id.startswith("copy"):
+            if b not in first:
+                continue
+            dups[doc_id] = first[b]
+        rows.append((doc_id, text))
+    return pa.table({"id": [r[0] for r in rows], "text": [r[1] for r in rows]}), dups
+
+
+@pytest.mark.parametrize(
+    "rows_per_pass,signed_per_pass,split",
+    [(7, 2, ("bands", "verify", "cc-0000", "cc-0001", "labels")), (250, 5, ("bands", "verify"))],
+)
+def test_tasks_taken_in_passes_leave_the_same_state(tmp_path, monkeypatch, rows_per_pass, signed_per_pass, split) -> None:
+    """Every step over more rows than its pass budget holds one pass at a time: the same state bytes."""
+    table, dups = copies_corpus()
+    stage = MinhashDedup(MinhashDedupParams(partitions=3))
+    summaries = write_summaries(tmp_path / "s", stage, _units(table, 15))
+
+    def reduced(name: str) -> tuple[ReduceJob, dict[str, list[int]]]:
+        held = held_rows(monkeypatch)
+        job = ReduceJob(summaries, tmp_path / name)
+        reduce_step(stage, job)
+        return job, held
+
+    whole, whole_held = reduced("whole")
+    monkeypatch.setattr(minhash_clusters, "ROWS_PER_PASS", rows_per_pass)
+    monkeypatch.setattr(minhash_clusters, "SIGNED_PER_PASS", signed_per_pass)
+    passed, passed_held = reduced("passes")
+    assert state_bytes(passed) == state_bytes(whole) and len(state_bytes(whole)) == len(summaries)
+    state = pa.concat_tables([pq.read_table(passed.state_dir / name) for name in state_bytes(passed)])
+    assert state.filter(pc.is_valid(state.column("dup_of"))).num_rows == len(dups)
+    for shuffle in split:  # every row once, over more receives of fewer rows
+        assert sum(passed_held[shuffle]) == sum(whole_held[shuffle]) > 0, shuffle
+        assert len(passed_held[shuffle]) > len(whole_held[shuffle]) and max(passed_held[shuffle]) < max(whole_held[shuffle]), shuffle
+    assert len(passed_held["pairs"]) > len(whole_held["pairs"])  # verify-send in passes too (a pair may come twice)
+
+
+RECIPE = """\
+name: minhash-passes
+input: {{paths: ["{input}"], rows_per_unit: 15}}
+stages:
+  - stage: minhash_dedup
+    params: {{partitions: 3}}
+"""
+
+
+def test_run_in_passes_writes_the_same_bytes(tmp_path, monkeypatch) -> None:
+    """A whole run whose reduce tasks take tiny passes drops the known copies, with the same data/, rejected/
+    and state bytes as a run in one pass."""
+    table, dups = copies_corpus()
+    (tmp_path / "in").mkdir()
+    pq.write_table(table, tmp_path / "in" / "docs.parquet", row_group_size=15)
+    recipe = parse_recipe(RECIPE.format(input=tmp_path / "in" / "docs.parquet"))
+    states = committed_states(monkeypatch)
+    run_recipe(recipe, str(tmp_path / "whole"), workers=1, quiet=True)
+    monkeypatch.setattr(minhash_clusters, "ROWS_PER_PASS", 7)
+    monkeypatch.setattr(minhash_clusters, "SIGNED_PER_PASS", 2)
+    held = held_rows(monkeypatch)
+    run_recipe(recipe, str(tmp_path / "passes"), workers=1, quiet=True)
+    assert all(len(held[s]) > 3 for s in ("bands", "verify", "cc-0000", "labels"))  # bands, verify, components and labels in passes
+    assert len(states) == 2 and states[0] == states[1]
+    for folder in ("data", "rejected"):
+        ours = {p.name: p.read_bytes() for p in sorted((tmp_path / "passes" / folder).glob("*.parquet"))}
+        assert ours and ours == {p.name: p.read_bytes() for p in sorted((tmp_path / "whole" / folder).glob("*.parquet"))}
+    rejected = pa.concat_tables([pq.read_table(p) for p in sorted((tmp_path / "passes" / "rejected").glob("*.parquet"))])
+    reasons = dict(zip(rejected.column("id").to_pylist(), rejected.column("drop_reason").to_pylist()))
+    assert reasons == {copy: f"minhash_dedup:dup_of={base}" for copy, base in dups.items()}

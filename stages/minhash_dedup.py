@@ -60,7 +60,9 @@ class MinhashDedupParams(Params):
         None,
         ge=1,
         description="Hash partitions of the clustering reduce (parallel tasks per step); None: one per million "
-        "documents, rounded up to a multiple of the workers. Changes speed and memory per task, never the result.",
+        "documents, rounded up to a multiple of the workers. More partitions: more, smaller shuffle files and fewer "
+        "passes per task (a task holds at most 2M rows, or 100k pairs with signatures, at a time either way); never "
+        "changes the result.",
     )
 
     @model_validator(mode="after")

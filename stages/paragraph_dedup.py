@@ -16,8 +16,9 @@ A global stage in three steps:
   partition counts the documents of each paragraph; the driver holds per-unit plans only.
 * **apply** (per unit): reads only this unit's removal rows, and re-splits only the documents they name.
 
-Memory per worker: one batch's paragraphs while summarising; one partition of (hash, document) rows while
-counting (``partitions``); while applying, one unit plus the paragraphs of its affected documents.
+Memory per worker: one batch's paragraphs while summarising; at most 2M (hash, document) rows at a time
+in a reduce task (a larger partition or group is read in passes); while applying, one unit plus the
+paragraphs of its affected documents.
 """
 
 from __future__ import annotations
@@ -68,7 +69,8 @@ class ParagraphDedupParams(Params):
         None,
         ge=1,
         description="Hash partitions of the counting reduce (parallel tasks); None: one per 10M paragraphs, rounded "
-        "up to a multiple of the workers. Changes speed and memory per task, never the result.",
+        "up to a multiple of the workers. More partitions: more, smaller shuffle files and fewer passes per task (a "
+        "task holds at most 2M rows at a time either way); never changes the result.",
     )
 
 

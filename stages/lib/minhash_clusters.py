@@ -22,10 +22,12 @@ A document is a *node*: its input position ``_unit << 32 | _row``, so smaller is
 tasks are recorded as they finish (:class:`~curate.engine.reduce.ReduceJob`), so a killed reduce resumes at the
 first unfinished task.
 
-Memory per task: at most :data:`ROWS_PER_PASS` rows at a time (16-byte band, pair or edge rows, about 50
-bytes with the sort order and the copy a send makes: ≈ 0.2 GB), and :data:`SIGNED_PER_PASS` pairs in the
-two verify steps, which hold a signature with each; never all of a group's signatures or ids, which are
-read unit by unit. A task with more rows reads its input again in passes over disjoint slices
+Memory per task: at most :data:`ROWS_PER_PASS` 16-byte band, pair or edge rows at a time (a candidates
+task peaked ≈ 0.26 GB above its start over 4M and over 16M band rows, 1.0 GB over 16M in one pass:
+``bench/reduce_passes.py``); in the two verify steps, which carry a 512-byte signature with each pair,
+:data:`SIGNED_PER_PASS` pairs, or one unit's pairs if more (≈ 0.5 GB; 1.5 GB for 800k pairs in one
+pass). Signatures and ids are read unit by unit, only for the documents named, never a whole group's.
+A task with more rows reads its input again in passes over disjoint slices
 (:mod:`curate.engine.passes`), and every step can be split exactly because each of its decisions is local:
 a bucket's pairs need only that bucket (slices by ``key div P``); a star step decides each node from its
 own edges (slices by node: ``large_star`` / ``small_star`` are group-bys on the source node, not a
@@ -59,8 +61,8 @@ from curate.stages.lib.minhash_columns import SIG, as_blobs, from_blobs, read_id
 CLUSTER = "dup_cluster"
 CLUSTER_SIZE = "dup_cluster_size"
 DOCS_PER_PARTITION = 1_000_000  # partitions: P = docs / this (a candidates task: docs × bands / P band rows)
-ROWS_PER_PASS = 4_000_000  # band, pair, edge, star or label rows a task holds at once (~0.2 GB): more take passes
-SIGNED_PER_PASS = 250_000  # pairs with a signature (512 B at 128 perms) a verify task holds at once (~0.3 GB)
+ROWS_PER_PASS = 2_000_000  # band, pair, edge, star or label rows a task holds at once (~0.25 GB): more take passes
+SIGNED_PER_PASS = 100_000  # pairs with a signature (512 B at 128 perms) a verify task holds at once (~0.5 GB)
 MAX_ROUNDS = 64
 
 _BANDS = pa.schema([("key", pa.uint64()), ("node", pa.int64())])

@@ -14,14 +14,15 @@ and adds up the small counts the tasks return. With ``P`` partitions and ``G`` u
    reads alone.
 
 A document is a *node*, its input position ``_unit << 32 | _row``, so the smallest node of a hash is its
-first occurrence. Memory per task: at most :data:`ROWS_PER_PASS` (hash, node) rows at a time (16 bytes,
-about 40 with the sort order and the copy a send makes: ≈ 0.16 GB), whatever ``P`` and the corpus: a task
-with more (a route task's group, a count task's partition, a state task's removal rows) reads its input
-again in passes over disjoint slices (:mod:`curate.engine.passes`): by partition, by ``hash div P`` (every
-occurrence of a paragraph in one pass, so each pass counts its paragraphs alone) or by a run of units.
-The one exception: a pass holds every occurrence of its paragraphs, so a paragraph in millions of
-documents makes its pass that large. The state does not depend on ``P``, the groups or the passes, byte
-for byte; steps are recorded as they finish, so a killed reduce resumes.
+first occurrence. Memory per task: at most :data:`ROWS_PER_PASS` (hash, node) rows at a time, whatever
+``P`` and the corpus (a count task peaked ≈ 0.23 GB above its start over 4M and over 16M rows, 1.28 GB
+over 16M rows in one pass: ``bench/reduce_passes.py``). A task with more (a route task's group, a count
+task's partition, a state task's removal rows) reads its input again in passes over disjoint slices
+(:mod:`curate.engine.passes`): by partition, by ``hash div P`` (every occurrence of a paragraph in one
+pass, so each pass counts its paragraphs alone) or by a run of units. The one exception: a pass holds
+every occurrence of its paragraphs, so a paragraph in millions of documents makes its pass that large.
+The state does not depend on ``P``, the groups or the passes, byte for byte; steps are recorded as they
+finish, so a killed reduce resumes.
 """
 
 from __future__ import annotations
@@ -41,8 +42,8 @@ from curate.engine.shuffle import partition_of, send, unit_slices
 from curate.io.shards import write_parquet
 
 HASH = "hash"
-PARAGRAPHS_PER_PARTITION = 10_000_000  # partitions: P = paragraphs / this (a count task takes 3 passes)
-ROWS_PER_PASS = 4_000_000  # (hash, node) rows a route, count or state task holds at once (~0.16 GB): more take passes
+PARAGRAPHS_PER_PARTITION = 10_000_000  # partitions: P = paragraphs / this (a count task takes 5 passes)
+ROWS_PER_PASS = 2_000_000  # (hash, node) rows a route, count or state task holds at once (~0.2 GB): more take passes
 _NODES = pa.schema([(HASH, pa.uint64()), ("node", pa.int64())])
 
 

@@ -23,9 +23,9 @@ tasks are recorded as they finish (:class:`~curate.engine.reduce.ReduceJob`), so
 first unfinished task.
 
 Memory per task: at most :data:`ROWS_PER_PASS` 16-byte band, pair or edge rows at a time (a candidates
-task peaked ≈ 0.26 GB above its start over 4M and over 16M band rows, 1.0 GB over 16M in one pass:
+task peaked 255 and 277 MiB above its start over 4M and 16M band rows, 1,014 MiB over 16M in one pass:
 ``bench/reduce_passes.py``); in the two verify steps, which carry a 512-byte signature with each pair,
-:data:`SIGNED_PER_PASS` pairs, or one unit's pairs if more (≈ 0.5 GB; 1.5 GB for 800k pairs in one
+:data:`SIGNED_PER_PASS` pairs, or one unit's pairs if more (433 – 528 MiB; 1,549 MiB for 800k pairs in one
 pass). Signatures and ids are read unit by unit, only for the documents named, never a whole group's.
 A task with more rows reads its input again in passes over disjoint slices
 (:mod:`curate.engine.passes`), and every step can be split exactly because each of its decisions is local:
@@ -61,8 +61,8 @@ from curate.stages.lib.minhash_columns import SIG, as_blobs, from_blobs, read_id
 CLUSTER = "dup_cluster"
 CLUSTER_SIZE = "dup_cluster_size"
 DOCS_PER_PARTITION = 1_000_000  # partitions: P = docs / this (a candidates task: docs × bands / P band rows)
-ROWS_PER_PASS = 2_000_000  # band, pair, edge, star or label rows a task holds at once (~0.25 GB): more take passes
-SIGNED_PER_PASS = 100_000  # pairs with a signature (512 B at 128 perms) a verify task holds at once (~0.5 GB)
+ROWS_PER_PASS = 2_000_000  # band, pair, edge, star or label rows a task holds at once (~280 MiB): more take passes
+SIGNED_PER_PASS = 100_000  # pairs with a signature (512 B at 128 perms) a verify task holds at once (~0.5 GiB)
 MAX_ROUNDS = 64
 
 _BANDS = pa.schema([("key", pa.uint64()), ("node", pa.int64())])

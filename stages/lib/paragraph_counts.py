@@ -15,7 +15,7 @@ and adds up the small counts the tasks return. With ``P`` partitions and ``G`` u
 
 A document is a *node*, its input position ``_unit << 32 | _row``, so the smallest node of a hash is its
 first occurrence. Memory per task: at most :data:`ROWS_PER_PASS` (hash, node) rows at a time, whatever
-``P`` and the corpus (a count task peaked ≈ 0.23 GB above its start over 4M and over 16M rows, 1.28 GB
+``P`` and the corpus (a count task peaked 236 and 221 MiB above its start over 4M and 16M rows, 1,278 MiB
 over 16M rows in one pass: ``bench/reduce_passes.py``). A task with more (a route task's group, a count
 task's partition, a state task's removal rows) reads its input again in passes over disjoint slices
 (:mod:`curate.engine.passes`): by partition, by ``hash div P`` (every occurrence of a paragraph in one
@@ -43,7 +43,7 @@ from curate.io.shards import write_parquet
 
 HASH = "hash"
 PARAGRAPHS_PER_PARTITION = 10_000_000  # partitions: P = paragraphs / this (a count task takes 5 passes)
-ROWS_PER_PASS = 2_000_000  # (hash, node) rows a route, count or state task holds at once (~0.2 GB): more take passes
+ROWS_PER_PASS = 2_000_000  # (hash, node) rows a route, count or state task holds at once (~240 MiB): more take passes
 _NODES = pa.schema([(HASH, pa.uint64()), ("node", pa.int64())])
 
 

@@ -146,23 +146,23 @@ class GopherRepetition(FilterStage):
         words = ts.document_words(text)
         lens, ids = words.lengths(), ts.piece_ids(words)
         ns = [n for n, _ in p.top_n_grams + p.dup_n_grams]
-        groups = []  # (n -> n-gram length, the group's documents, word lengths, n-gram keys, repeated positions)
+        groups = []  # (n -> n-gram length, the group's documents, word lengths, their running sum, repeated n-grams)
         for sizes, docs in _ngram_sizes(batch, p, ns):
             sel = None if docs is None else docs[words.doc]
             g_ids, g_doc, g_lens = (ids, words.doc, lens) if sel is None else (ids[sel], words.doc[sel], lens[sel])
-            grams = ts.ngram_keys(g_ids, g_doc, sorted(set(sizes.values())))
-            groups.append((sizes, g_doc, g_lens, grams, ngrams.repeated_positions(grams, g_doc, list(grams))))
+            repeats = ngrams.repeated_ngrams(g_ids, g_doc, list(sizes.values()))
+            groups.append((sizes, g_doc, g_lens, np.r_[0, np.cumsum(g_lens)], repeats))
         for n, frac in p.top_n_grams:
             top = sum(
-                ngrams.top_ngram_chars(*grams[m[n]], rep[m[n]], g_lens, g_doc, m[n], len(text))
-                for m, g_doc, g_lens, grams, rep in groups
+                ngrams.top_ngram_chars(*repeats[m[n]], g_lens, g_doc, m[n], len(text))
+                for m, g_doc, g_lens, _, repeats in groups
             )
             rules.append((f"top_{n}_gram", ts.ratio(top, n_chars) > frac))
         for n, frac in p.dup_n_grams:
             alive = ~np.logical_or.reduce([fails for _, fails in rules])
             fails = np.logical_or.reduce([
-                ngrams.dup_ngram_fails(*grams[m[n]], g_lens, g_doc, m[n], n_chars, frac, alive, rep[m[n]])
-                for m, g_doc, g_lens, grams, rep in groups
+                ngrams.dup_ngram_fails(*repeats[m[n]], g_lens, g_doc, m[n], n_chars, frac, alive, chars)
+                for m, g_doc, g_lens, chars, repeats in groups
             ])
             rules.append((f"duplicated_{n}_n_grams", fails))
         return ts.first_failure(rules, len(text))

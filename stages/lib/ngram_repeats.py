@@ -2,8 +2,9 @@
 
 Both statistics depend only on n-grams that occur more than once in their document (a document without
 one has the count-1 answer), and an (n+1)-gram can repeat only where its first n words repeat. So
-:func:`repeated_positions` hashes every position once, for the smallest n, and each larger n only at the
-positions the previous one left: on ordinary text a few per cent of the words by n = 5.
+:func:`repeated_ngrams` builds and hashes n-gram keys at every position only up to the smallest n, and
+each larger n only at the positions the previous one left: on ordinary text a few per cent of the words by
+n = 5.
 
 Positions are word indices into the batch's flat word arrays; ``doc`` is each word's document.
 """
@@ -15,49 +16,52 @@ from bisect import bisect_left
 import numpy as np
 import polars as pl
 
+from curate.core.hashing import GOLDEN, MIX1
 from curate.stages.lib import text_stats as ts
 
 
-def repeated_positions(grams: dict[int, tuple[np.ndarray, np.ndarray]], doc: np.ndarray, ns: list[int]) -> dict[int, np.ndarray]:
-    """For each n of ``ns``: the positions (ascending) whose n-gram occurs more than once in its document.
+def repeated_ngrams(ids: np.ndarray, doc: np.ndarray, ns: list[int]) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """For each n of ``ns``: the positions (ascending) whose n-gram occurs more than once in its document,
+    and the n-gram's 64-bit key at each (equal n-grams, equal keys).
 
-    ``grams`` maps n to (key, valid) from :func:`text_stats.ngram_keys`. Sizes are visited in increasing
-    order, each at the positions the smaller one repeated.
+    ``ids`` are the words as integers (:func:`text_stats.piece_ids`). A key grows by one word per step and
+    only where the n-gram still fits in its document; at each n of ``ns`` the positions whose n-gram is
+    unique are dropped, so later steps touch only what repeated.
     """
-    out: dict[int, np.ndarray] = {}
-    candidates = None
-    for n in sorted(set(ns)):
-        key, valid = grams[n]
-        pos = np.flatnonzero(valid) if candidates is None else candidates[valid[candidates]]
-        repeated = pl.Series(_joint(key[pos], doc[pos])).is_duplicated().to_numpy()
-        out[n] = candidates = pos[repeated]
+    out: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    pos = np.arange(len(ids))
+    key = np.zeros(len(ids), dtype=np.uint64)
+    wanted = set(ns)
+    with np.errstate(over="ignore"):
+        for n in range(1, max(wanted, default=0) + 1):
+            end = pos + n - 1
+            inside = end < len(ids)
+            inside[inside] = doc[end[inside]] == doc[pos[inside]]
+            pos, key, end = pos[inside], key[inside], end[inside]
+            key = (key * GOLDEN + ids[end] + np.uint64(1)) ^ (key >> np.uint64(29)) * MIX1
+            if n in wanted:
+                repeated = pl.Series(_joint(key, doc[pos])).is_duplicated().to_numpy()
+                pos, key = pos[repeated], key[repeated]
+                out[n] = (pos, key)
     return out
 
 
-def top_ngram_chars(
-    key: np.ndarray, valid: np.ndarray, repeated: np.ndarray, lens: np.ndarray, doc: np.ndarray, n: int, n_docs: int
-) -> np.ndarray:
+def top_ngram_chars(positions: np.ndarray, keys: np.ndarray, lens: np.ndarray, doc: np.ndarray, n: int, n_docs: int) -> np.ndarray:
     """Characters of each document's most frequent n-gram (words joined by spaces) times its count.
 
-    Ties go to the n-gram seen first, as ``Counter.most_common(1)`` does: with no repeated n-gram, that
-    is the document's first one, once.
+    ``positions`` / ``keys``: the repeated n-grams (:func:`repeated_ngrams`). Ties go to the n-gram seen
+    first, as ``Counter.most_common(1)`` does: with no repeated n-gram, that is the document's first one, once.
     """
-    out = np.zeros(n_docs)
-    pos = np.flatnonzero(valid)
-    if len(pos) == 0:
-        return out
-    count = np.zeros(n_docs, dtype=np.int64)
-    first_of_doc = pos[np.r_[True, doc[pos][1:] != doc[pos][:-1]]]
-    best_first = np.zeros(n_docs, dtype=np.int64)
-    count[doc[first_of_doc]] = 1
-    best_first[doc[first_of_doc]] = first_of_doc
-    if len(repeated):
+    words = np.bincount(doc, minlength=n_docs)
+    count = (words >= n).astype(np.int64)  # a document with an n-gram has its first one at least once
+    best_first = np.cumsum(words) - words
+    if len(positions):
         # one key per (document, n-gram); a stable sort puts each n-gram's first position at its run's start
-        joint = _joint(key[repeated], doc[repeated])
+        joint = _joint(keys, doc[positions])
         order = np.argsort(joint, kind="stable")
         start = np.flatnonzero(np.r_[True, joint[order][1:] != joint[order][:-1]])
         counts = np.diff(np.r_[start, len(order)]).astype(np.int64)
-        first = repeated[order][start].astype(np.int64)
+        first = positions[order][start].astype(np.int64)
         # best per document: most frequent, then earliest; packed into one int64 so np.maximum.at picks it
         score = (counts << 32) + ((1 << 32) - 1 - first)
         best = np.full(n_docs, -1, dtype=np.int64)
@@ -65,21 +69,22 @@ def top_ngram_chars(
         has = best >= 0
         count[has] = best[has] >> 32
         best_first[has] = (1 << 32) - 1 - (best[has] & ((1 << 32) - 1))
+    out = np.zeros(n_docs)
     has = count > 0
     out[has] = count[has] * (_spans(lens, best_first[has], n) + n - 1)
     return out
 
 
 def dup_ngram_fails(
-    key: np.ndarray,
-    valid: np.ndarray,
+    positions: np.ndarray,
+    keys: np.ndarray,
     lens: np.ndarray,
     doc: np.ndarray,
     n: int,
     n_chars: np.ndarray,
     frac: float,
     alive: np.ndarray,
-    repeated: np.ndarray | None = None,
+    chars: np.ndarray | None = None,
 ) -> np.ndarray:
     """Whether the characters in repeated n-grams (Gopher's greedy count) exceed ``frac`` of the text.
 
@@ -87,13 +92,12 @@ def dup_ngram_fails(
     Two vectorised upper bounds of that count decide most documents: every repeated position counted, and
     per run of consecutive repeated positions, the characters of the run's words (the walk counts disjoint
     n-grams inside it). Only documents above the threshold by both are walked, and only at their repeated
-    positions (:func:`_greedy_repeated`). ``repeated``: :func:`repeated_positions` for n, if known.
+    positions (:func:`_greedy_repeated`). ``positions`` / ``keys``: :func:`repeated_ngrams` for n;
+    ``chars``: the running sum of ``lens`` from 0, if the caller has it.
     """
-    if repeated is None:
-        repeated = repeated_positions({n: (key, valid)}, doc, [n])[n]
-    later = ~pl.Series(_joint(key[repeated], doc[repeated])).is_first_distinct().to_numpy()
-    dup = repeated[later]  # positions whose n-gram was seen earlier in the document
-    chars = np.r_[0, np.cumsum(lens)]
+    later = ~pl.Series(_joint(keys, doc[positions])).is_first_distinct().to_numpy()
+    dup, dup_keys = positions[later], keys[later]  # positions whose n-gram was seen earlier in the document
+    chars = np.r_[0, np.cumsum(lens)] if chars is None else chars
     span = _spans(lens, dup, n, chars)
     bound = np.bincount(doc[dup], weights=span, minlength=len(n_chars))
     if len(dup):
@@ -105,12 +109,15 @@ def dup_ngram_fails(
     walk = np.flatnonzero(fails & alive)
     if len(walk):
         starts = np.searchsorted(doc, np.arange(len(n_chars) + 1))
-        first_seen = _first_occurrence(key, repeated, doc)
+        walked = np.zeros(len(n_chars), dtype=bool)
+        walked[walk] = True
+        mine = walked[doc[positions]]
+        first_seen = _first_occurrence(positions[mine], keys[mine], doc)
         for i in walk:
             lo, hi = starts[i], starts[i + 1]
             at = (dup >= lo) & (dup < hi)
             d = dup[at]
-            fails[i] = _greedy_repeated(d - lo, first_seen[d] - lo, key[d], span[at], n, frac * n_chars[i]) / n_chars[i] > frac
+            fails[i] = _greedy_repeated(d - lo, first_seen[d] - lo, dup_keys[at], span[at], n, frac * n_chars[i]) / n_chars[i] > frac
     return fails
 
 
@@ -126,13 +133,13 @@ def _spans(lens: np.ndarray, at: np.ndarray, n: int, chars: np.ndarray | None = 
     return (chars[np.minimum(at + n, len(lens))] - chars[at]).astype(np.float64)
 
 
-def _first_occurrence(key: np.ndarray, pos: np.ndarray, doc: np.ndarray) -> np.ndarray:
-    """For each position of ``pos`` (ascending), the first of ``pos`` in its document with the same key."""
-    joint = _joint(key[pos], doc[pos])
+def _first_occurrence(positions: np.ndarray, keys: np.ndarray, doc: np.ndarray) -> np.ndarray:
+    """At each of ``positions`` (ascending), the first of them in its document with the same key."""
+    joint = _joint(keys, doc[positions])
     order = np.argsort(joint, kind="stable")
     run = np.r_[True, joint[order][1:] != joint[order][:-1]]
-    first = np.empty(len(key), dtype=np.int64)
-    first[pos[order]] = pos[order][np.flatnonzero(run)[np.cumsum(run) - 1]]
+    first = np.empty(len(doc), dtype=np.int64)
+    first[positions[order]] = positions[order][np.flatnonzero(run)[np.cumsum(run) - 1]]
     return first
 
 

@@ -20,8 +20,6 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from curate.core.hashing import GOLDEN, MIX1
-
 CJK = r"\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}"
 _OPT = "\ue000"  # stands in for the dashes of a command-line option (-l, --help), kept inside the word
 _JOIN = "\ue001"  # stands in for a hyphen or slash that does not split (GPL-2, x-1, and/or)
@@ -354,33 +352,6 @@ def duplicates(doc: np.ndarray, key: np.ndarray) -> np.ndarray:
         with np.errstate(over="ignore"):
             joint = key ^ owner * DOC_MIX
     return ~pl.Series(joint).is_first_distinct().to_numpy()
-
-
-def ngram_keys(ids: np.ndarray, doc: np.ndarray, ns: list[int]) -> dict[int, tuple[np.ndarray, np.ndarray]]:
-    """For each n in ``ns``: a 64-bit key of the word n-gram starting at each position, and which
-    positions start a full n-gram inside one document. Built incrementally, one pass per word offset."""
-    m, out = len(ids), {}
-    key = np.zeros(m, dtype=np.uint64)
-    with np.errstate(over="ignore"):
-        for j in range(max(ns, default=0)):
-            shifted = np.zeros(m, dtype=np.uint64)
-            if j < m:
-                shifted[: m - j] = ids[j:] + np.uint64(1)
-            key = (key * GOLDEN + shifted) ^ (key >> np.uint64(29)) * MIX1
-            if j + 1 in ns:
-                n = j + 1
-                valid = np.zeros(m, dtype=bool)
-                if m >= n:
-                    valid[: m - n + 1] = doc[: m - n + 1] == doc[n - 1 :]
-                out[n] = (key.copy(), valid)
-    return out
-
-
-def window_sum(values: np.ndarray, n: int) -> np.ndarray:
-    """Sum of ``values[i:i+n]`` at each position i (partial windows at the end)."""
-    c = np.concatenate([[0], np.cumsum(values)])
-    idx = np.minimum(np.arange(len(values)) + n, len(values))
-    return c[idx] - c[:-1]
 
 
 def ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:

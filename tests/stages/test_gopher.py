@@ -4,8 +4,7 @@ import numpy as np
 import pytest
 
 from curate.stages.gopher import GopherQuality, GopherRepetition
-from curate.stages.lib.ngram_repeats import dup_ngram_fails, repeated_positions, top_ngram_chars
-from curate.stages.lib import text_stats as ts
+from curate.stages.lib.ngram_repeats import dup_ngram_fails, repeated_ngrams, top_ngram_chars
 
 pytest.importorskip("spacy", reason="datatrove's English word splitting needs spaCy (test dependency)")
 
@@ -97,38 +96,22 @@ def test_every_rule_can_be_switched_off(table):
     assert v.keep[0]
 
 
-def _greedy_walk(key, valid, lens, doc, n, n_chars, frac):
+def _greedy_walk(ids, lens, doc, n, n_chars, frac):
     """Gopher's repeated n-gram count as datatrove walks it, one position at a time (the reference)."""
     fails = np.zeros(len(n_chars), dtype=bool)
-    span = ts.window_sum(lens, n)
     for i in range(len(n_chars)):
-        at = np.flatnonzero((doc == i) & valid)
+        words, chars = ids[doc == i].tolist(), lens[doc == i].tolist()
         seen, repeated, j = set(), 0, 0
-        while j < len(at) and repeated <= frac * n_chars[i]:
-            k = key[at[j]]
-            if k in seen:
-                repeated += span[at[j]]
+        while j + n <= len(words) and repeated <= frac * n_chars[i]:
+            gram = tuple(words[j : j + n])
+            if gram in seen:
+                repeated += sum(chars[j : j + n])
                 j += n
             else:
-                seen.add(k)
+                seen.add(gram)
                 j += 1
         fails[i] = n_chars[i] > 0 and repeated / n_chars[i] > frac
     return fails
-
-
-@pytest.mark.parametrize("seed", range(40))
-def test_repeated_ngram_count_is_gophers_greedy_walk(seed):
-    """The bounds and the walk over repeated positions only give the one-position-at-a-time answer."""
-    rng = np.random.default_rng(seed)
-    doc = np.repeat(np.arange(8), rng.integers(0, 90, 8))
-    ids = rng.integers(0, rng.integers(2, 30), len(doc)).astype(np.uint64)  # few distinct words: repeats
-    lens = rng.integers(1, 9, len(doc)).astype(np.int64)
-    n = int(rng.integers(2, 8))
-    key, valid = ts.ngram_keys(ids, doc, [n])[n]
-    n_chars = np.bincount(doc, weights=lens + 1, minlength=8)
-    frac = float(rng.choice([0.05, 0.1, 0.15, 0.3]))
-    ours = dup_ngram_fails(key, valid, lens, doc, n, n_chars, frac, np.ones(8, dtype=bool))
-    assert ours.tolist() == _greedy_walk(key, valid, lens, doc, n, n_chars, frac).tolist()
 
 
 def _top_counter(ids, lens, doc, n, n_docs):
@@ -143,21 +126,43 @@ def _top_counter(ids, lens, doc, n, n_docs):
     return out
 
 
-@pytest.mark.parametrize("seed", range(20))
-def test_ngram_statistics_from_chained_repeats_match_the_references(seed):
-    """Repeated positions found size by size (each larger n only where the smaller repeated) give the
-    Counter answer for the top n-gram and the greedy walk for repeated n-grams, at every size."""
+def _corpus(seed):
+    """Eight documents of 0-89 words from a small vocabulary (so n-grams repeat); a word has one length."""
     rng = np.random.default_rng(seed)
     doc = np.repeat(np.arange(8), rng.integers(0, 90, 8))
     ids = rng.integers(0, rng.integers(2, 30), len(doc)).astype(np.uint64)
-    lens = (ids % 8 + 1).astype(np.int64)  # a word has one length
-    n_chars = np.bincount(doc, weights=lens + 1, minlength=8)
+    lens = (ids % 8 + 1).astype(np.int64)
+    return rng, doc, ids, lens, np.bincount(doc, weights=lens + 1, minlength=8)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_repeated_ngram_count_is_gophers_greedy_walk(seed):
+    """The bounds and the walk over repeated positions only give the one-position-at-a-time answer."""
+    rng, doc, ids, lens, n_chars = _corpus(seed)
+    n = int(rng.integers(2, 8))
+    frac = float(rng.choice([0.05, 0.1, 0.15, 0.3]))
+    ours = dup_ngram_fails(*repeated_ngrams(ids, doc, [n])[n], lens, doc, n, n_chars, frac, np.ones(8, dtype=bool))
+    assert ours.tolist() == _greedy_walk(ids, lens, doc, n, n_chars, frac).tolist()
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_ngram_statistics_from_chained_repeats_match_the_references(seed):
+    """Repeated n-grams found size by size (each larger n only where the smaller repeated) give the
+    Counter answer for the top n-gram and the greedy walk for repeated n-grams, at every size."""
+    _, doc, ids, lens, n_chars = _corpus(seed)
     ns = [2, 3, 4, 5, 7, 10]
-    grams = ts.ngram_keys(ids, doc, ns)
-    repeated = repeated_positions(grams, doc, ns)
+    repeated = repeated_ngrams(ids, doc, ns)
     for n in ns:
-        top = top_ngram_chars(*grams[n], repeated[n], lens, doc, n, 8)
-        assert top.tolist() == _top_counter(ids, lens, doc, n, 8).tolist()
-        fails = dup_ngram_fails(*grams[n], lens, doc, n, n_chars, 0.1, np.ones(8, dtype=bool), repeated[n])
-        assert fails.tolist() == _greedy_walk(*grams[n], lens, doc, n, n_chars, 0.1).tolist()
-    assert len(repeated[10]) < len(repeated[2])  # larger n-grams repeat at fewer positions
+        assert top_ngram_chars(*repeated[n], lens, doc, n, 8).tolist() == _top_counter(ids, lens, doc, n, 8).tolist()
+        fails = dup_ngram_fails(*repeated[n], lens, doc, n, n_chars, 0.1, np.ones(8, dtype=bool))
+        assert fails.tolist() == _greedy_walk(ids, lens, doc, n, n_chars, 0.1).tolist()
+    assert len(repeated[10][0]) < len(repeated[2][0])  # larger n-grams repeat at fewer positions
+
+
+def test_repeated_ngrams_stay_inside_documents():
+    """(1, 2) repeats in document 0 only; in document 1 it occurs once, and (2, 1) across the boundary is no n-gram."""
+    doc = np.array([0, 0, 0, 0, 1, 1, 1])
+    ids = np.array([1, 2, 1, 2, 1, 2, 3], dtype=np.uint64)
+    positions, keys = repeated_ngrams(ids, doc, [2])[2]
+    assert positions.tolist() == [0, 2]
+    assert keys[0] == keys[1]

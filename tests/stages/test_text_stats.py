@@ -67,14 +67,6 @@ def test_duplicates_are_per_document():
     assert ts.duplicates(doc, key).tolist() == [False, True, False, False, True]
 
 
-def test_ngram_keys_stay_inside_documents():
-    ids = np.array([1, 2, 1, 2, 1, 2], dtype=np.uint64)
-    doc = np.array([0, 0, 0, 1, 1, 1])
-    key, valid = ts.ngram_keys(ids, doc, [2])[2]
-    assert valid.tolist() == [True, True, False, True, True, False]
-    assert key[1] == key[3] and key[0] != key[1]
-
-
 def test_first_failure_reports_rule_order():
     keep, reasons = ts.first_failure([("a", np.array([False, True, False])), ("b", np.array([True, True, False]))], 3)
     assert keep.tolist() == [False, False, True]

@@ -144,7 +144,7 @@ class GopherRepetition(FilterStage):
             if char_frac:
                 rules.append((f"dup_{name}_char_frac", ts.ratio(pieces.per_doc(pieces.lengths() * dup), n_chars) > char_frac))
         words = ts.document_words(text)
-        lens, ids = words.lengths(), ts.piece_ids(words)
+        lens, ids = words.lengths(), ts.document_word_ids(text)
         ns = [n for n, _ in p.top_n_grams + p.dup_n_grams]
         groups = []  # (n -> n-gram length, the group's documents, word lengths, their running sum, repeated n-grams)
         for sizes, docs in _ngram_sizes(batch, p, ns):

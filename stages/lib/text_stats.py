@@ -165,16 +165,22 @@ def _chunk_words(chunks: pl.Series) -> tuple[pl.Series, np.ndarray]:
 
 @dataclass
 class _SplitBatch:
-    """A batch :func:`document_words` split: its text, words and the lookup from text hash to document."""
+    """A batch :func:`document_words` split: its text, words and the lookup from text hash to document,
+    and what the filters derive from all its words once (integer ids, classes)."""
 
     text: pa.Array
     words: Pieces
     _hashes: tuple[np.ndarray, np.ndarray] | None = None  # (document order by hash, sorted hashes)
+    _query: tuple[pa.Array, np.ndarray] | None = None  # the last text looked up and its documents here
     _starts: np.ndarray | None = None  # where each document's words start, and the end
-    _classes: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # word_classes of all its words
+    _ids: np.ndarray | None = None  # each word's index in _dictionary
+    _dictionary: pa.Array | None = None  # the distinct words
+    _classes: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # word_classes of the distinct words
 
     def documents(self, text: pa.Array) -> np.ndarray | None:
         """For each document of ``text``, the index of the same document in this batch; None if one is missing."""
+        if self._query is not None and self._query[0] is text:  # the same filter asking again
+            return self._query[1]
         if self._hashes is None:  # built on the first lookup, then reused by every later filter
             seen = pl.Series(values=self.text).hash().to_numpy()
             order = np.argsort(seen, kind="stable")
@@ -187,6 +193,7 @@ class _SplitBatch:
         source = order[at]
         if not pc.all(pc.equal(self.text.take(pa.array(source)), text)).as_py():  # a hash collision: no reuse
             return None
+        self._query = (text, source)
         return source
 
     def rows_of(self, source: np.ndarray) -> np.ndarray:
@@ -203,16 +210,33 @@ class _SplitBatch:
         chunk = self.words.chunk[take] if self.words.chunk is not None else None
         return Pieces(self.words.values.take(pa.array(take)), np.repeat(np.arange(len(source)), n), len(source), chunk)
 
+    def ids_of(self, source: np.ndarray) -> np.ndarray:
+        """:func:`piece_ids` of :meth:`words_of`, from one dictionary of the whole batch."""
+        if self._ids is None:
+            encoded = pc.dictionary_encode(self.words.values)
+            self._ids = encoded.indices.to_numpy(zero_copy_only=False).astype(np.uint64)
+            self._dictionary = encoded.dictionary
+        return self._ids[self.rows_of(source)]
+
     def classes_of(self, source: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """:func:`word_classes` of :meth:`words_of`, classified once for the whole batch."""
+        """:func:`word_classes` of :meth:`words_of`, each distinct word of the batch classified once."""
+        ids = self.ids_of(source)
         if self._classes is None:
-            self._classes = word_classes(self.words)
-        take = self.rows_of(source)
-        return tuple(c[take] for c in self._classes)  # type: ignore[return-value]
+            self._classes = _dictionary_classes(self._dictionary)
+        return tuple(c[ids] for c in self._classes)  # type: ignore[return-value]
 
 
 #: The last batch :func:`document_words` split: one batch per process, so bounded.
 _last: _SplitBatch | None = None
+
+
+def _split_batch(text: pa.Array) -> tuple[_SplitBatch, np.ndarray]:
+    """The split batch holding the documents of ``text`` (the last one, or ``text`` split now) and where."""
+    global _last
+    if _last is not None and 0 < len(text) <= len(_last.text) and (source := _last.documents(text)) is not None:
+        return _last, source
+    _last = _SplitBatch(text, split_words(text))
+    return _last, np.arange(len(text))
 
 
 def document_words(text: pa.Array) -> Pieces:
@@ -222,21 +246,20 @@ def document_words(text: pa.Array) -> Pieces:
     FineWeb filters after the first one get a subset of the batch it split: each of their documents is
     found in that batch by a hash of its text, confirmed equal, and its words are copied, not split again.
     """
-    global _last
-    if _last is not None and 0 < len(text) <= len(_last.text) and (source := _last.documents(text)) is not None:
-        return _last.words_of(source)
-    words = split_words(text)
-    _last = _SplitBatch(text, words)
-    return words
+    batch, source = _split_batch(text)
+    return batch.words if len(source) == len(batch.text) and batch.text is text else batch.words_of(source)
+
+
+def document_word_ids(text: pa.Array) -> np.ndarray:
+    """:func:`piece_ids` of :func:`document_words` of ``text``, encoded once per split batch."""
+    batch, source = _split_batch(text)
+    return batch.ids_of(source)
 
 
 def document_word_classes(text: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """:func:`word_classes` of :func:`document_words` of ``text``, classified once per split batch."""
-    global _last
-    if _last is None or not 0 < len(text) <= len(_last.text) or (source := _last.documents(text)) is None:
-        _last = _SplitBatch(text, split_words(text))
-        source = np.arange(len(text))
-    return _last.classes_of(source)
+    batch, source = _split_batch(text)
+    return batch.classes_of(source)
 
 
 #: Characters Arrow trims as whitespace, or Python breaks lines at, that the word split reads as text.
@@ -304,13 +327,17 @@ def word_classes(words: Pieces) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     Classified once per distinct word (a batch repeats most of its words), then spread by index.
     """
     encoded = pc.dictionary_encode(words.values)
-    frame = pl.DataFrame({"w": pl.Series(values=encoded.dictionary)}).select(
+    index = encoded.indices.to_numpy(zero_copy_only=False)
+    return tuple(c[index] for c in _dictionary_classes(encoded.dictionary))  # type: ignore[return-value]
+
+
+def _dictionary_classes(dictionary: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    frame = pl.DataFrame({"w": pl.Series(values=dictionary)}).select(
         pl.col("w").str.contains(r"[\p{L}\p{N}\p{M}]").alias("word"),
         pl.col("w").str.contains(r"\p{L}").alias("alpha"),
         pl.col("w").str.contains(r"^\p{P}+$").alias("punct"),
     )
-    index = encoded.indices.to_numpy(zero_copy_only=False)
-    return tuple(frame.get_column(c).to_numpy()[index] for c in ("word", "alpha", "punct"))  # type: ignore[return-value]
+    return tuple(frame.get_column(c).to_numpy() for c in ("word", "alpha", "punct"))  # type: ignore[return-value]
 
 
 def split_lines(text: pa.Array) -> Pieces:

@@ -55,6 +55,9 @@ WORD_PATTERN = (
     rf"|(?:{_EDGE})(?:[^\s\p{{Pd}}{CJK}]*(?:{_EDGE}))?"  # a word: inner punctuation kept (os.path, 3.5, x=1)
     r"|\S"  # any other character: a token on its own
 )
+#: WORD_PATTERN for text without "@" or "://", where its URL and e-mail alternatives cannot match: the same
+#: words, a third faster (from every letter, the e-mail alternative scans to the end of its run of letters).
+_PLAIN_WORD_PATTERN = WORD_PATTERN.removeprefix(_URL + "|" + _EMAIL + "|")
 #: Characters that end a sentence (Unicode Sentence_Terminal: . ! ? 。 ！ ？ । ...), plus three Khmer signs
 #: datatrove's TERMINAL_PUNCTUATION also lists.
 TERMINAL = r"[\p{Sentence_Terminal}\x{17D6}\x{17D9}\x{17DA}]"
@@ -155,9 +158,13 @@ def _chunk_words(chunks: pl.Series) -> tuple[pl.Series, np.ndarray]:
             words.append(part.filter(pl.Series(present)))
             owners.append(at[present])
     if len(at := np.flatnonzero(kind == 3)):
-        part, owner = _split_chunks(chunks.gather(at))
-        words.append(part)
-        owners.append(at[owner])
+        rest = chunks.gather(at)
+        plain = ~(rest.str.contains("@", literal=True) | rest.str.contains("://", literal=True)).to_numpy()
+        for subset, pattern in ((plain, _PLAIN_WORD_PATTERN), (~plain, WORD_PATTERN)):
+            if subset.any():
+                part, owner = _split_chunks(rest.filter(pl.Series(subset)), pattern)
+                words.append(part)
+                owners.append(at[subset][owner])
     owner = np.concatenate(owners)
     order = np.argsort(owner, kind="stable")  # chunks back in text order; each part keeps its own order
     return pl.concat(words)[order], owner[order]
@@ -296,11 +303,11 @@ def line_words(text: pa.Array, lines: Pieces, line_text: pa.Array) -> Pieces:
     return Pieces(values, line[order], len(lines.doc))
 
 
-def _split_chunks(chunks: pl.Series) -> tuple[pl.Series, np.ndarray]:
+def _split_chunks(chunks: pl.Series, words_pattern: str = WORD_PATTERN) -> tuple[pl.Series, np.ndarray]:
     """The full rules on whole chunks: their words in order, and the index of the chunk of each."""
     for pattern, replacement in _REWRITES:
         chunks = chunks.str.replace_all(pattern, replacement)
-    lists = chunks.str.extract_all(WORD_PATTERN)
+    lists = chunks.str.extract_all(words_pattern)
     owner = np.repeat(np.arange(len(chunks)), lists.list.len().fill_null(0).to_numpy())
     words = lists.explode().drop_nulls()
     inner = words.str.contains("|".join(_INFIX)) & ~words.str.contains(f"^(?:{_URL}|{_EMAIL})$")
@@ -310,7 +317,7 @@ def _split_chunks(chunks: pl.Series) -> tuple[pl.Series, np.ndarray]:
         fixed = parts.get_column("w")
         for pattern in _INFIX:
             fixed = fixed.str.replace_all(pattern, "${1} ${2} ${3}")
-        pieces = fixed.str.extract_all(WORD_PATTERN)
+        pieces = fixed.str.extract_all(words_pattern)
         where = parts.get_column("i").to_numpy()
         keep = np.ones(len(words), dtype=bool)
         keep[where] = False

@@ -31,17 +31,18 @@ def repeated_ngrams(ids: np.ndarray, doc: np.ndarray, ns: list[int]) -> dict[int
     out: dict[int, tuple[np.ndarray, np.ndarray]] = {}
     pos = np.arange(len(ids))
     key = np.zeros(len(ids), dtype=np.uint64)
+    words = np.bincount(doc) if len(doc) else np.zeros(0, dtype=np.int64)
+    last = (np.cumsum(words) - 1)[doc]  # at each position, its document's last word
     wanted = set(ns)
     with np.errstate(over="ignore"):
         for n in range(1, max(wanted, default=0) + 1):
             end = pos + n - 1
-            inside = end < len(ids)
-            inside[inside] = doc[end[inside]] == doc[pos[inside]]
-            pos, key, end = pos[inside], key[inside], end[inside]
+            inside = end <= last
+            pos, key, end, last = pos[inside], key[inside], end[inside], last[inside]
             key = (key * GOLDEN + ids[end] + np.uint64(1)) ^ (key >> np.uint64(29)) * MIX1
             if n in wanted:
                 repeated = pl.Series(_joint(key, doc[pos])).is_duplicated().to_numpy()
-                pos, key = pos[repeated], key[repeated]
+                pos, key, last = pos[repeated], key[repeated], last[repeated]
                 out[n] = (pos, key)
     return out
 

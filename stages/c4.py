@@ -63,15 +63,11 @@ class C4Quality(MapStage):
         line = pc.utf8_trim_whitespace(lines.values)
         cjk = cjk_doc[lines.doc]
         uncited = pc.replace_substring_regex(line, _CITATION, "") if p.remove_citations else line
-        # our words of each line without citations: for CJK word counts and for sentences (one pass for both)
-        words = ts.line_words(text, lines, uncited) if cjk.any() or p.min_num_sentences != -1 else None
+        # our words of each line without citations (for sentences), and counts before it (CJK lines' words)
+        words, before = ts.line_words(text, lines, uncited) if cjk.any() or p.min_num_sentences != -1 else (None, None)
         n_words = pc.list_value_length(pc.utf8_split_whitespace(line)).to_numpy(zero_copy_only=False)
-        if cjk.any():  # characters are words there: count them with our word split, before citation removal
-            n_words = n_words.astype(np.float64)
-            n_words[cjk] = words.per_doc()[cjk]
-            cited = cjk & ~pc.equal(line, uncited).to_numpy(zero_copy_only=False)
-            if cited.any():
-                n_words[cited] = ts.split_words(line.filter(pa.array(cited))).per_doc()
+        if cjk.any():  # characters are words there: count them with our word split, as the line was
+            n_words = np.where(cjk, before, n_words)
         keep = np.ones(len(lines.doc), dtype=bool)
         if p.max_word_length != -1:
             long_line = pc.greater(pc.utf8_length(line), p.max_word_length).to_numpy(zero_copy_only=False)

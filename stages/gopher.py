@@ -80,29 +80,22 @@ class GopherQuality(FilterStage):
         if p.min_alpha_words_ratio:
             rules.append(("below_alpha_threshold", ts.ratio(alpha, alpha + non_alpha) < p.min_alpha_words_ratio))
         if p.min_stop_words:
-            rules.append(("few_stop_words", self._stop_words(words, presets, which) < p.min_stop_words))
+            rules.append(("few_stop_words", self._stop_words(text, words, presets, which) < p.min_stop_words))
         return ts.first_failure(rules, len(text))
 
-    def _stop_words(self, words: ts.Pieces, presets: list, which: np.ndarray) -> np.ndarray:
+    def _stop_words(self, text: pa.Array, words: ts.Pieces, presets: list, which: np.ndarray) -> np.ndarray:
         """Distinct stop words of each document's own preset; +inf (never fails) where it has none."""
+        ids, dictionary = ts.document_word_ids(text)
+        is_stop = np.zeros((len(presets), len(dictionary)), dtype=bool)  # per preset, per distinct word
         found = np.full(words.n_docs, np.inf)
-        row_preset = which[words.doc]
-        order = np.argsort(row_preset, kind="stable")  # words grouped by preset: one lookup per word
-        bounds = np.searchsorted(row_preset[order], np.arange(len(presets) + 1))
-        values = words.values.take(pa.array(order))
-        stop = np.zeros(len(order), dtype=bool)
         for i, preset in enumerate(presets):
-            if preset is None:
-                continue
-            found[which == i] = 0
-            lo, hi = bounds[i], bounds[i + 1]
-            if hi > lo:
-                stop_set = pa.array(sorted(preset.stop_words))
-                stop[order[lo:hi]] = pc.is_in(values.slice(lo, hi - lo), stop_set).to_numpy(zero_copy_only=False)
-        hits = words.select(stop)
-        first = ~ts.duplicates(hits.doc, ts.piece_ids(hits))
+            if preset is not None:
+                found[which == i] = 0
+                is_stop[i] = pc.is_in(dictionary, pa.array(sorted(preset.stop_words))).to_numpy(zero_copy_only=False)
+        stop = is_stop[which[words.doc], ids]
+        first = ~ts.duplicates(words.doc[stop], ids[stop])
         has = np.isfinite(found)
-        found[has] = hits.per_doc(first)[has]
+        found[has] = np.bincount(words.doc[stop], weights=first, minlength=words.n_docs)[has]
         return found
 
 
@@ -144,7 +137,7 @@ class GopherRepetition(FilterStage):
             if char_frac:
                 rules.append((f"dup_{name}_char_frac", ts.ratio(pieces.per_doc(pieces.lengths() * dup), n_chars) > char_frac))
         words = ts.document_words(text)
-        lens, ids = words.lengths(), ts.document_word_ids(text)
+        lens, ids = words.lengths(), ts.document_word_ids(text)[0]
         ns = [n for n, _ in p.top_n_grams + p.dup_n_grams]
         groups = []  # (n -> n-gram length, the group's documents, word lengths, their running sum, repeated n-grams)
         for sizes, docs in _ngram_sizes(batch, p, ns):

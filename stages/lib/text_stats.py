@@ -257,10 +257,11 @@ def document_words(text: pa.Array) -> Pieces:
     return batch.words if len(source) == len(batch.text) and batch.text is text else batch.words_of(source)
 
 
-def document_word_ids(text: pa.Array) -> np.ndarray:
-    """:func:`piece_ids` of :func:`document_words` of ``text``, encoded once per split batch."""
+def document_word_ids(text: pa.Array) -> tuple[np.ndarray, pa.Array]:
+    """:func:`piece_ids` of :func:`document_words` of ``text`` and the distinct words they index, encoded
+    once per split batch (ids of equal words are equal across all its documents)."""
     batch, source = _split_batch(text)
-    return batch.ids_of(source)
+    return batch.ids_of(source), batch._dictionary
 
 
 def document_word_classes(text: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -273,8 +274,9 @@ def document_word_classes(text: pa.Array) -> tuple[np.ndarray, np.ndarray, np.nd
 _NOT_SPACE = "[\x1c-\x1f]"
 
 
-def line_words(text: pa.Array, lines: Pieces, line_text: pa.Array) -> Pieces:
-    """Words of each line (``doc`` of a word is its line's index), as :func:`split_words` of ``line_text``.
+def line_words(text: pa.Array, lines: Pieces, line_text: pa.Array) -> tuple[Pieces, np.ndarray]:
+    """Words of each line (``doc`` of a word is its line's index), as :func:`split_words` of ``line_text``,
+    and how many words each line had before (as :func:`split_words` of the line trimmed).
 
     ``lines`` are :func:`split_lines` of ``text`` and ``line_text`` the text a filter made of them. No
     word spans whitespace and every line break is whitespace, so the words of a line whose text is its
@@ -283,6 +285,7 @@ def line_words(text: pa.Array, lines: Pieces, line_text: pa.Array) -> Pieces:
     characters Arrow trims but the split keeps (U+001C..U+001F), are split again.
     """
     words = document_words(text)
+    trimmed = pc.utf8_trim_whitespace(lines.values)
     chunks = pl.Series(values=lines.values).str.count_matches(r"\S+").to_numpy().astype(np.int64)
     line_end = np.cumsum(chunks)  # chunks numbered across the batch: each line's end
     doc_chunks = lines.per_doc(chunks).astype(np.int64)
@@ -290,17 +293,20 @@ def line_words(text: pa.Array, lines: Pieces, line_text: pa.Array) -> Pieces:
     last = np.cumsum(per_doc) - 1  # each document's last word is in its last chunk
     word_chunks = np.where(per_doc > 0, words.chunk[np.maximum(last, 0)] + 1 if len(words.doc) else 0, 0)
     split = (word_chunks != doc_chunks) | pc.match_substring_regex(text, _NOT_SPACE).to_numpy(zero_copy_only=False)
-    redo = split[lines.doc] | ~pc.equal(pc.utf8_trim_whitespace(lines.values), line_text).to_numpy(zero_copy_only=False)
     doc_first = np.cumsum(doc_chunks) - doc_chunks
     reuse = np.flatnonzero(~split[words.doc])
     line_of = np.searchsorted(line_end, doc_first[words.doc[reuse]] + words.chunk[reuse], side="right")
+    before = np.bincount(line_of, minlength=len(lines.doc)).astype(np.float64)
+    if (alone := split[lines.doc]).any():
+        before[alone] = split_words(trimmed.filter(pa.array(alone))).per_doc()
+    redo = alone | ~pc.equal(trimmed, line_text).to_numpy(zero_copy_only=False)
     reuse, line_of = reuse[~redo[line_of]], line_of[~redo[line_of]]
     again = np.flatnonzero(redo)
     fresh = split_words(line_text.filter(pa.array(redo)))
     line = np.concatenate([line_of, again[fresh.doc]])
     order = np.argsort(line, kind="stable")
     values = pa.concat_arrays([words.values.take(pa.array(reuse)), fresh.values]).take(pa.array(order))
-    return Pieces(values, line[order], len(lines.doc))
+    return Pieces(values, line[order], len(lines.doc)), before
 
 
 def _split_chunks(chunks: pl.Series, words_pattern: str = WORD_PATTERN) -> tuple[pl.Series, np.ndarray]:

@@ -88,7 +88,8 @@ def test_line_words_are_the_words_of_each_changed_or_unchanged_line(texts):
         pc.replace_substring_regex(pc.utf8_trim_whitespace(lines.values), r"\[\d*\]|\[edit\]", ""),
     ):
         ts.document_words(text)  # as when an earlier filter split the batch
-        got = ts.line_words(text, lines, line_text)
+        got, before = ts.line_words(text, lines, line_text)
         fresh = ts.split_words(line_text)
         assert got.values.to_pylist() == fresh.values.to_pylist()
         assert got.doc.tolist() == fresh.doc.tolist()
+        assert before.tolist() == ts.split_words(pc.utf8_trim_whitespace(lines.values)).per_doc().tolist()

@@ -128,9 +128,18 @@ def split_words(text: pa.Array) -> Pieces:
     lists = pl.Series(values=text).str.extract_all(r"\S+")
     per_doc = lists.list.len().fill_null(0).to_numpy()
     doc = np.repeat(np.arange(len(text)), per_doc)
-    words, chunk = _chunk_words(lists.explode().drop_nulls())  # an empty list explodes to one null
+    # each distinct chunk is split once (a batch repeats two thirds of its chunks), then copied per occurrence
+    encoded = pc.dictionary_encode(lists.explode().drop_nulls().to_arrow())  # an empty list explodes to one null
+    index = encoded.indices.to_numpy(zero_copy_only=False)
+    words, owner = _chunk_words(pl.Series(values=encoded.dictionary))
+    per_distinct = np.bincount(owner, minlength=len(encoded.dictionary))
+    n = per_distinct[index]  # words of each chunk occurrence
+    start = np.cumsum(per_distinct) - per_distinct
+    take = np.repeat(start[index] - (np.cumsum(n) - n), n) + np.arange(n.sum())
+    chunk = np.repeat(np.arange(len(index)), n)
     first_chunk = np.cumsum(per_doc) - per_doc
-    return Pieces(words.to_arrow().cast(pa.string()), doc[chunk], len(text), chunk - first_chunk[doc[chunk]])
+    values = words.to_arrow().cast(pa.string()).take(pa.array(take))
+    return Pieces(values, doc[chunk], len(text), chunk - first_chunk[doc[chunk]])
 
 
 def _chunk_words(chunks: pl.Series) -> tuple[pl.Series, np.ndarray]:

@@ -51,7 +51,7 @@ class C4Quality(MapStage):
     name = "c4_quality"
     row_wise = True
     Params = C4QualityParams
-    default_resources = Resources(batch_size=1024)
+    default_resources = Resources(batch_size=4096)
 
     def process(self, batch: pa.Table) -> Verdict:
         p = self.params

@@ -39,7 +39,7 @@ class FineWebQuality(FilterStage):
     name = "fineweb_quality"
     row_wise = True
     Params = FineWebQualityParams
-    default_resources = Resources(batch_size=1024)
+    default_resources = Resources(batch_size=4096)
 
     def keep(self, batch: pa.Table) -> tuple[np.ndarray, np.ndarray]:
         p = self.params

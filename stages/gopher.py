@@ -37,7 +37,7 @@ class GopherQuality(FilterStage):
     name = "gopher_quality"
     row_wise = True
     Params = GopherQualityParams
-    default_resources = Resources(batch_size=1024)
+    default_resources = Resources(batch_size=4096)
 
     def keep(self, batch: pa.Table) -> tuple[np.ndarray, np.ndarray]:
         p = self.params
@@ -118,7 +118,7 @@ class GopherRepetition(FilterStage):
     name = "gopher_repetition"
     row_wise = True
     Params = GopherRepetitionParams
-    default_resources = Resources(batch_size=1024)
+    default_resources = Resources(batch_size=4096)
 
     def keep(self, batch: pa.Table) -> tuple[np.ndarray, np.ndarray]:
         p = self.params

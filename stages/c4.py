@@ -132,12 +132,14 @@ def sentences_in(words: ts.Pieces) -> np.ndarray:
     A sentence starts at the first word (not punctuation) after a sentence-ending mark; the first one
     starts at the line's first word or mark.
     """
-    classes = pl.DataFrame({"w": pl.Series(values=words.values)}).select(
+    encoded = pc.dictionary_encode(words.values)  # each distinct word classified once
+    classes = pl.DataFrame({"w": pl.Series(values=encoded.dictionary)}).select(
         pl.col("w").str.contains(f"^{ts.TERMINAL}$").alias("end"),
         pl.col("w").str.contains(r"^\p{P}+$").alias("punct"),
     )
-    end = classes.get_column("end").to_numpy()
-    plain = ~end & ~classes.get_column("punct").to_numpy()
+    index = encoded.indices.to_numpy(zero_copy_only=False)
+    end = classes.get_column("end").to_numpy()[index]
+    plain = ~end & ~classes.get_column("punct").to_numpy()[index]
     seen = np.cumsum(end)
     idx = np.flatnonzero(plain)
     # a plain word starts a sentence when a mark was seen since the previous plain word of its line

@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from curate.core.errors import OutputError
+from curate.core.schema import ID, TEXT
 
 TMP_SUFFIX = ".tmp"
 _NO_ROOM = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT}
@@ -44,15 +45,26 @@ def _atomic(path: Path, write: Callable[[Path], None]) -> None:
 
 
 def write_parquet(table: pa.Table, path: Path, compression: str = "zstd", level: int | None = 3) -> None:
-    """Write ``table`` to ``path`` atomically; the same table always gives the same bytes."""
+    """Write ``table`` to ``path`` atomically; the same table always gives the same bytes.
+
+    Only string columns other than the text and the id are dictionary-encoded: those are the ones with
+    repeats (languages, drop reasons, sources); a dictionary over unique texts, ids, hashes or signatures
+    costs a hash of every value and is then dropped by the writer.
+    """
     codec = None if compression == "none" else compression
+    repeating = [f.name for f in table.schema if _is_text(f.type) and f.name not in (TEXT, ID)]
     _atomic(path, lambda tmp: pq.write_table(
         table.replace_schema_metadata(None),
         tmp,
         compression=codec,
         compression_level=level if codec in ("zstd", "gzip") else None,
         row_group_size=64 * 1024,
+        use_dictionary=repeating,
     ))
+
+
+def _is_text(kind: pa.DataType) -> bool:
+    return pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_dictionary(kind)
 
 
 def write_atomic(path: Path, write: Callable[[BinaryIO], None]) -> None:

@@ -184,7 +184,7 @@ def copies_corpus(bases: int = 80, seed: int = 3) -> tuple[pa.Table, dict[str, s
 
 @pytest.mark.parametrize(
     "rows_per_pass,signed_per_pass,split",
-    [(7, 2, ("bands", "verify", "cc-0000", "cc-0001", "labels")), (250, 5, ("bands", "verify"))],
+    [(12, 3, ("bands", "verify", "cc-0000", "labels")), (250, 5, ("bands", "verify"))],
 )
 def test_tasks_taken_in_passes_leave_the_same_state(tmp_path, monkeypatch, rows_per_pass, signed_per_pass, split) -> None:
     """Every step over more rows than its pass budget holds one pass at a time: the same state bytes."""
@@ -229,8 +229,8 @@ def test_run_in_passes_writes_the_same_bytes(tmp_path, monkeypatch) -> None:
     recipe = parse_recipe(RECIPE.format(input=tmp_path / "in" / "docs.parquet"))
     states = committed_states(monkeypatch)
     run_recipe(recipe, str(tmp_path / "whole"), workers=1, quiet=True)
-    monkeypatch.setattr(minhash_clusters, "ROWS_PER_PASS", 7)
-    monkeypatch.setattr(minhash_clusters, "SIGNED_PER_PASS", 2)
+    monkeypatch.setattr(minhash_clusters, "ROWS_PER_PASS", 12)
+    monkeypatch.setattr(minhash_clusters, "SIGNED_PER_PASS", 3)
     held = held_rows(monkeypatch)
     run_recipe(recipe, str(tmp_path / "passes"), workers=1, quiet=True)
     assert all(len(held[s]) > 3 for s in ("bands", "verify", "cc-0000", "labels"))  # bands, verify, components and labels in passes

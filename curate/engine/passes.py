@@ -24,14 +24,17 @@ a key with more rows than the budget makes its pass that large.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 
 from curate.core.hashing import mix64
-from curate.engine.shuffle import partition_of, receive, received_rows
+from curate.core.schema import ROW, UNIT
+from curate.engine.reduce import unit_state_name
+from curate.engine.shuffle import partition_of, receive, received_rows, unit_slices
+from curate.io.shards import write_parquet
 
 
 def pass_count(rows: int, per_pass: int) -> int:
@@ -86,3 +89,39 @@ def by_units(root: Path, group: int, schema: pa.Schema, column: str, units: rang
 def _in_units(nodes: np.ndarray, lo: int, hi: int) -> np.ndarray:
     unit = nodes >> 32
     return (unit >= lo) & (unit < hi)
+
+
+def write_unit_states(
+    root: Path,
+    group: int,
+    schema: pa.Schema,
+    units: range,
+    per_pass: int,
+    state_dir: Path,
+    run_units: int,
+    columns: Callable[[pa.Table], dict[str, pa.Array | pa.ChunkedArray]],
+    then: str | None = None,
+) -> int:
+    """Write the state file of every unit of ``group`` (empty where it has no rows); return the rows written.
+
+    A unit's state is its rows of the shuffle at ``root`` in input order (by ``node``, then by ``then``)
+    as :data:`UNIT`, :data:`ROW` and the ``columns`` made of those rows, which ``apply`` reads alone (named
+    for a run of ``run_units`` units). Taken
+    in passes over runs of the units (:func:`by_units`), so the task holds about ``per_pass`` rows.
+    """
+    total = 0
+    for _, run, table in by_units(root, group, schema, "node", units, per_pass):
+        node = table.column("node").to_numpy()
+        order = np.lexsort((table.column(then).to_numpy(), node)) if then else np.argsort(node, kind="stable")
+        table = table.take(pa.array(order)).combine_chunks()  # one chunk: state bytes whatever the passes read
+        node = node[order]
+        for unit, lo, hi in unit_slices(node, run):
+            rows = table.slice(lo, hi - lo)
+            state = pa.table({
+                UNIT: pa.array(np.full(hi - lo, unit, dtype=np.int64)),
+                ROW: pa.array(node[lo:hi] & 0xFFFFFFFF, pa.int64()),
+                **columns(rows),
+            })
+            write_parquet(state, state_dir / unit_state_name(unit, run_units), "zstd", 1)
+        total += table.num_rows
+    return total

@@ -32,11 +32,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from curate.core.schema import ID, ROW, UNIT
-from curate.engine.passes import by_key, by_units, pass_count, pass_tag, route_pass
-from curate.engine.reduce import ReduceJob, ShufflePlan, node_of, plan_shuffle, unit_state_name
-from curate.engine.shuffle import partition_of, send, unit_slices
-from curate.io.shards import write_parquet
+from curate.core.schema import ID, ROW
+from curate.engine.passes import by_key, pass_count, pass_tag, route_pass, write_unit_states
+from curate.engine.reduce import ReduceJob, ShufflePlan, node_of, plan_shuffle
+from curate.engine.shuffle import partition_of, send
 
 HASH = "hash"
 DUP_OF = "dup_of"
@@ -125,19 +124,7 @@ def state_task(dp: DedupPlan, group: int) -> int:
 
     A group with more than :data:`ROWS_PER_PASS` drop rows is taken in passes over runs of its units.
     """
-    total = 0
-    for _, units, table in by_units(dp.path("drops"), group, _DROPS, "node", dp.units(group), ROWS_PER_PASS):
-        order = np.argsort(table.column("node").to_numpy(), kind="stable")
-        table = table.take(pa.array(order)).combine_chunks()  # one chunk: state bytes whatever the passes read
-        node = table.column("node").to_numpy()
-        for unit, lo, hi in unit_slices(node, units):
-            state = pa.table(
-                {
-                    UNIT: pa.array(np.full(hi - lo, unit, dtype=np.int64)),
-                    ROW: pa.array(node[lo:hi] & 0xFFFFFFFF, pa.int64()),
-                    DUP_OF: table.column(DUP_OF).slice(lo, hi - lo),
-                }
-            )
-            write_parquet(state, Path(dp.state) / unit_state_name(unit, len(dp.summaries)), "zstd", 1)
-        total += table.num_rows
-    return total
+    return write_unit_states(
+        dp.path("drops"), group, _DROPS, dp.units(group), ROWS_PER_PASS, Path(dp.state), len(dp.summaries),
+        lambda rows: {DUP_OF: rows.column(DUP_OF)},
+    )

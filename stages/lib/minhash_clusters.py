@@ -50,11 +50,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from curate.core.schema import ROW, UNIT
-from curate.engine.passes import by_key, by_units, pass_count, pass_tag, route_pass
-from curate.engine.reduce import ReduceJob, ShufflePlan, node_of, plan_shuffle, unit_state_name
-from curate.engine.shuffle import partition_of, send, unit_slices
-from curate.io.shards import write_parquet
+from curate.core.schema import ROW
+from curate.engine.passes import by_key, by_units, pass_count, pass_tag, route_pass, write_unit_states
+from curate.engine.reduce import ReduceJob, ShufflePlan, node_of, plan_shuffle
+from curate.engine.shuffle import partition_of, send
 from curate.stages.lib import minhash as mh
 from curate.stages.lib.minhash_columns import SIG, as_blobs, from_blobs, read_ids, read_signatures
 
@@ -248,23 +247,15 @@ def state_task(cp: ClusterPlan, group: int) -> int:
 
     In passes of about :data:`ROWS_PER_PASS` rows over runs of the group's units.
     """
-    total = 0
-    for _, units, labels in by_units(cp.path("labels"), group, _LABELS, "node", cp.units(group), ROWS_PER_PASS):
-        order = np.argsort(labels.column("node").to_numpy(), kind="stable")
-        labels = labels.take(pa.array(order)).combine_chunks()  # one chunk: state bytes whatever the passes read
-        node = labels.column("node").to_numpy()
-        for unit, lo, hi in unit_slices(node, units):
-            rows = labels.slice(lo, hi - lo)
-            kept = pc.equal(rows.column("node"), rows.column("center"))
-            table = pa.table(
-                {
-                    UNIT: pa.array(np.full(rows.num_rows, unit, dtype=np.int64)),
-                    ROW: pa.array(node[lo:hi] & 0xFFFFFFFF, pa.int64()),
-                    "dup_of": pc.if_else(kept, pa.scalar(None, pa.string()), rows.column(CLUSTER)),
-                    CLUSTER: rows.column(CLUSTER),
-                    CLUSTER_SIZE: rows.column("size"),
-                }
-            )
-            write_parquet(table, Path(cp.state) / unit_state_name(unit, len(cp.summaries)), "zstd", 1)
-        total += labels.num_rows
-    return total
+
+    def columns(rows: pa.Table) -> dict:
+        kept = pc.equal(rows.column("node"), rows.column("center"))
+        return {
+            "dup_of": pc.if_else(kept, pa.scalar(None, pa.string()), rows.column(CLUSTER)),
+            CLUSTER: rows.column(CLUSTER),
+            CLUSTER_SIZE: rows.column("size"),
+        }
+
+    return write_unit_states(
+        cp.path("labels"), group, _LABELS, cp.units(group), ROWS_PER_PASS, Path(cp.state), len(cp.summaries), columns
+    )

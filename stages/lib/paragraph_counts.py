@@ -35,11 +35,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from curate.core.schema import ROW, UNIT
-from curate.engine.passes import by_key, by_units, pass_count, pass_tag, route_pass
-from curate.engine.reduce import ReduceJob, ShufflePlan, node_of, plan_shuffle, unit_state_name
-from curate.engine.shuffle import partition_of, send, unit_slices
-from curate.io.shards import write_parquet
+from curate.core.schema import ROW
+from curate.engine.passes import by_key, pass_count, pass_tag, route_pass, write_unit_states
+from curate.engine.reduce import ReduceJob, ShufflePlan, node_of, plan_shuffle
+from curate.engine.shuffle import partition_of, send
 
 HASH = "hash"
 PARAGRAPHS_PER_PARTITION = 10_000_000  # partitions: P = paragraphs / this (a count task takes 5 passes)
@@ -127,19 +126,7 @@ def state_task(cp: CountPlan, group: int) -> int:
 
     A group with more than :data:`ROWS_PER_PASS` removal rows is taken in passes over runs of its units.
     """
-    total = 0
-    for _, units, table in by_units(cp.path("removals"), group, _NODES, "node", cp.units(group), ROWS_PER_PASS):
-        key, node = table.column(HASH).to_numpy(), table.column("node").to_numpy()
-        order = np.lexsort((key, node))
-        key, node = key[order], node[order]
-        for unit, lo, hi in unit_slices(node, units):
-            state = pa.table(
-                {
-                    UNIT: pa.array(np.full(hi - lo, unit, dtype=np.int64)),
-                    ROW: pa.array(node[lo:hi] & 0xFFFFFFFF, pa.int64()),
-                    HASH: pa.array(key[lo:hi], pa.uint64()),
-                }
-            )
-            write_parquet(state, Path(cp.state) / unit_state_name(unit, len(cp.summaries)), "zstd", 1)
-        total += len(key)
-    return total
+    return write_unit_states(
+        cp.path("removals"), group, _NODES, cp.units(group), ROWS_PER_PASS, Path(cp.state), len(cp.summaries),
+        lambda rows: {HASH: rows.column(HASH)}, then=HASH,
+    )

@@ -83,3 +83,11 @@ def held_rows(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[int]]:
 
     monkeypatch.setattr(passes, "receive", recording)
     return held
+
+
+def reduce_holding(stage, summaries: list[str], folder: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[ReduceJob, dict[str, list[int]]]:
+    """Run ``stage``'s reduce over ``summaries`` in ``folder``: the job, and the rows of its every receive."""
+    held = held_rows(monkeypatch)
+    job = ReduceJob(summaries, folder)
+    reduce_step(stage, job)
+    return job, held

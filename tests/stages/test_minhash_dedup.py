@@ -9,7 +9,7 @@ import pyarrow.parquet as pq
 import pytest
 from minhash_fixtures import near_duplicate_corpus, precision_recall
 from pydantic import ValidationError
-from reduce_helpers import committed_states, held_rows, kill_then_resume, state_bytes, write_summaries
+from reduce_helpers import committed_states, held_rows, kill_then_resume, reduce_holding, state_bytes, write_summaries
 
 from curate.engine.pipeline import reduce_step, run_in_memory, summarize_unit
 from curate.engine.recipe import parse_recipe
@@ -192,16 +192,10 @@ def test_tasks_taken_in_passes_leave_the_same_state(tmp_path, monkeypatch, rows_
     stage = MinhashDedup(MinhashDedupParams(partitions=3))
     summaries = write_summaries(tmp_path / "s", stage, _units(table, 15))
 
-    def reduced(name: str) -> tuple[ReduceJob, dict[str, list[int]]]:
-        held = held_rows(monkeypatch)
-        job = ReduceJob(summaries, tmp_path / name)
-        reduce_step(stage, job)
-        return job, held
-
-    whole, whole_held = reduced("whole")
+    whole, whole_held = reduce_holding(stage, summaries, tmp_path / "whole", monkeypatch)
     monkeypatch.setattr(minhash_clusters, "ROWS_PER_PASS", rows_per_pass)
     monkeypatch.setattr(minhash_clusters, "SIGNED_PER_PASS", signed_per_pass)
-    passed, passed_held = reduced("passes")
+    passed, passed_held = reduce_holding(stage, summaries, tmp_path / "passes", monkeypatch)
     assert state_bytes(passed) == state_bytes(whole) and len(state_bytes(whole)) == len(summaries)
     state = pa.concat_tables([pq.read_table(passed.state_dir / name) for name in state_bytes(passed)])
     assert state.filter(pc.is_valid(state.column("dup_of"))).num_rows == len(dups)

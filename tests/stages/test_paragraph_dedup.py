@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
-from reduce_helpers import committed_states, held_rows, kill_then_resume, state_bytes, write_summaries
+from reduce_helpers import committed_states, held_rows, kill_then_resume, reduce_holding, state_bytes, write_summaries
 
 from curate.engine.pipeline import reduce_step, run_in_memory
 from curate.engine.recipe import parse_recipe
@@ -221,16 +221,10 @@ def test_tasks_taken_in_passes_leave_the_same_state(tmp_path, monkeypatch, corpu
     occurrences = sum(pq.ParquetFile(s).metadata.num_rows for s in summaries)
     removals = len(corpus[2]) - 1  # one per banner occurrence after the first
 
-    def reduced(name: str) -> tuple[ReduceJob, dict[str, list[int]]]:
-        held = held_rows(monkeypatch)
-        job = ReduceJob(summaries, tmp_path / name)
-        reduce_step(stage, job)
-        return job, held
-
-    whole, whole_held = reduced("whole")
+    whole, whole_held = reduce_holding(stage, summaries, tmp_path / "whole", monkeypatch)
     assert len(whole_held["paragraphs"]) == 3 and sum(whole_held["paragraphs"]) == occurrences
     monkeypatch.setattr(paragraph_counts, "ROWS_PER_PASS", rows_per_pass)
-    passed, passed_held = reduced("passes")
+    passed, passed_held = reduce_holding(stage, summaries, tmp_path / "passes", monkeypatch)
     assert state_bytes(passed) == state_bytes(whole)
     assert sum(pq.read_table(passed.state_dir / name).num_rows for name in state_bytes(passed)) == removals
     assert sum(passed_held["removals"]) == sum(whole_held["removals"]) == removals

@@ -25,6 +25,7 @@ from pydantic import Field
 from curate.core.registry import register
 from curate.core.schema import TEXT
 from curate.core.stage import MapStage, Resources, Verdict
+from curate.stages.lib import batch_words as bw
 from curate.stages.lib import text_stats as ts
 from curate.stages.lib.columns import set_column
 from curate.stages.lib.lang_presets import LangAwareParams, batch_presets, preset_values
@@ -64,7 +65,7 @@ class C4Quality(MapStage):
         cjk = cjk_doc[lines.doc]
         uncited = pc.replace_substring_regex(line, _CITATION, "") if p.remove_citations else line
         # our words of each line without citations (for sentences), and counts before it (CJK lines' words)
-        words, before = ts.line_words(text, lines, uncited) if cjk.any() or p.min_num_sentences != -1 else (None, None)
+        words, before = bw.line_words(text, lines, uncited) if cjk.any() or p.min_num_sentences != -1 else (None, None)
         n_words = pc.list_value_length(pc.utf8_split_whitespace(line)).to_numpy(zero_copy_only=False)
         if cjk.any():  # characters are words there: count them with our word split, as the line was
             n_words = np.where(cjk, before, n_words)

@@ -19,6 +19,7 @@ from pydantic import Field
 from curate.core.registry import register
 from curate.core.schema import TEXT
 from curate.core.stage import FilterStage, Resources
+from curate.stages.lib import batch_words as bw
 from curate.stages.lib import text_stats as ts
 from curate.stages.lib.lang_presets import LangAwareParams, batch_presets, english_equivalent, preset_values, scales
 
@@ -60,10 +61,10 @@ class FineWebQuality(FilterStage):
             zero_copy_only=False
         )
         newlines = pc.count_substring(text, "\n").to_numpy(zero_copy_only=False)
-        words = ts.document_words(text)
+        words = bw.document_words(text)
         row_scales = scales(presets, which)
         if row_scales is not None:  # tokens in English units (English batches skip the extra pass)
-            is_alpha = ts.document_word_classes(text)[1]
+            is_alpha = bw.document_word_classes(text)[1]
             alpha, other = english_equivalent(words.per_doc(is_alpha), words.per_doc(~is_alpha), row_scales)
             words = alpha + other
         else:

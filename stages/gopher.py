@@ -17,6 +17,7 @@ from curate.core.registry import register
 from curate.core.schema import TEXT
 from curate.core.stage import FilterStage, Resources
 from curate.stages.lib import ngram_repeats as ngrams
+from curate.stages.lib import batch_words as bw
 from curate.stages.lib import text_stats as ts
 from curate.stages.lib.lang_presets import LangAwareParams, batch_presets, english_equivalent, preset_values, scales
 
@@ -43,8 +44,8 @@ class GopherQuality(FilterStage):
         p = self.params
         text = ts.as_array(batch.column(TEXT))
         presets, which = batch_presets(batch, p)
-        words = ts.document_words(text)
-        is_word, is_alpha, _ = ts.document_word_classes(text)
+        words = bw.document_words(text)
+        is_word, is_alpha, _ = bw.document_word_classes(text)
         n_words = words.per_doc()
         n_real = words.per_doc(is_word)
         avg_len = ts.ratio(words.per_doc(words.lengths() * is_word), n_real)
@@ -85,7 +86,7 @@ class GopherQuality(FilterStage):
 
     def _stop_words(self, text: pa.Array, words: ts.Pieces, presets: list, which: np.ndarray) -> np.ndarray:
         """Distinct stop words of each document's own preset; +inf (never fails) where it has none."""
-        ids, dictionary = ts.document_word_ids(text)
+        ids, dictionary = bw.document_word_ids(text)
         is_stop = np.zeros((len(presets), len(dictionary)), dtype=bool)  # per preset, per distinct word
         found = np.full(words.n_docs, np.inf)
         for i, preset in enumerate(presets):
@@ -136,8 +137,8 @@ class GopherRepetition(FilterStage):
                 rules.append((f"dup_{name}_frac", ts.ratio(pieces.per_doc(dup), pieces.per_doc()) > frac))
             if char_frac:
                 rules.append((f"dup_{name}_char_frac", ts.ratio(pieces.per_doc(pieces.lengths() * dup), n_chars) > char_frac))
-        words = ts.document_words(text)
-        lens, ids = words.lengths(), ts.document_word_ids(text)[0]
+        words = bw.document_words(text)
+        lens, ids = words.lengths(), bw.document_word_ids(text)[0]
         ns = [n for n, _ in p.top_n_grams + p.dup_n_grams]
         groups = []  # (n -> n-gram length, the group's documents, word lengths, their running sum, repeated n-grams)
         for sizes, docs in _ngram_sizes(batch, p, ns):

@@ -83,7 +83,7 @@ class Stage:
     #: True when a row's result depends on that row alone, never on the rest of its batch (heuristic
     #: filters, language ID; not a batched model whose padding may move its numbers). The pipeline then runs
     #: a run of such map stages batch by batch: one batch through all of them, then the next, so stages that
-    #: analyse the same text can share the work while it is in memory (see ``text_stats.document_words``).
+    #: analyse the same text can share the work while it is in memory (see ``batch_words.document_words``).
     row_wise: ClassVar[bool] = False
 
     def __init__(self, params: Params | None = None, resources: Resources | None = None) -> None:

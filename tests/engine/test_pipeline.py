@@ -13,6 +13,7 @@ import pytest
 from curate.core.registry import get_stage
 from curate.core.stage import Resources
 from curate.engine.pipeline import StepStats, run_map_steps
+from curate.stages.lib import batch_words as bw
 from curate.stages.lib import text_stats as ts
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -51,16 +52,16 @@ def test_row_wise_steps_batch_by_batch_keep_and_drop_the_same_rows_in_the_same_o
 
 def test_document_words_reuses_the_last_batch_only_for_its_own_documents(unit: pa.Table) -> None:
     text = ts.as_array(unit.column("text").slice(0, 300))
-    first = ts.document_words(text)
+    first = bw.document_words(text)
     assert first.values.equals(ts.split_words(text).values)
     # a later filter's batch: some documents dropped, one repeated, order changed
     pick = pa.array(np.r_[np.arange(250, 0, -3), [7, 7]])
     subset = text.take(pick)
-    reused = ts.document_words(subset)
+    reused = bw.document_words(subset)
     fresh = ts.split_words(subset)
     assert reused.values.equals(fresh.values) and np.array_equal(reused.doc, fresh.doc)
     # a document the last batch did not have (one character changed): split, not reused
     changed = pa.array(subset.to_pylist()[:-1] + [subset[-1].as_py() + "!"])
-    words = ts.document_words(changed)
+    words = bw.document_words(changed)
     assert words.values.equals(ts.split_words(changed).values)
     assert words.values.to_pylist()[-1] == "!"

@@ -6,6 +6,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from curate.stages.lib import batch_words as bw
 from curate.stages.lib import text_stats as ts
 
 
@@ -87,8 +88,8 @@ def test_line_words_are_the_words_of_each_changed_or_unchanged_line(texts):
         pc.utf8_trim_whitespace(lines.values),
         pc.replace_substring_regex(pc.utf8_trim_whitespace(lines.values), r"\[\d*\]|\[edit\]", ""),
     ):
-        ts.document_words(text)  # as when an earlier filter split the batch
-        got, before = ts.line_words(text, lines, line_text)
+        bw.document_words(text)  # as when an earlier filter split the batch
+        got, before = bw.line_words(text, lines, line_text)
         fresh = ts.split_words(line_text)
         assert got.values.to_pylist() == fresh.values.to_pylist()
         assert got.doc.tolist() == fresh.doc.tolist()

@@ -33,7 +33,7 @@ import pyarrow as pa
 from curate.core.hashing import mix64
 from curate.core.schema import ROW, UNIT
 from curate.engine.reduce import unit_state_name
-from curate.engine.shuffle import partition_of, receive, received_rows, unit_slices
+from curate.engine.shuffle import partition_of, receive, received_rows, send, unit_slices
 from curate.io.shards import write_parquet
 
 
@@ -59,6 +59,33 @@ def route_pass(keys: np.ndarray, partitions: int, passes: int, spread: bool = Fa
     if passes > partitions:
         return key_pass(keys, partitions, passes, spread)
     return partition_of(keys, partitions, spread) % passes
+
+
+def route_units(
+    units: range, rows: int, read: Callable[[int], pa.Table], key: str, partitions: int, per_pass: int, root: Path, sender: str
+) -> int:
+    """Send every unit's rows (``read(unit)``, with a uniform 64-bit hash ``key``) to partition ``key mod P``.
+
+    ``rows`` (at most, from Parquet footers) sizes the passes: each pass reads the units again and sends the
+    partitions :func:`route_pass` gives it, as a sender of its own (``sender`` + :func:`pass_tag`).
+    Returns the rows sent.
+    """
+    passes = pass_count(rows, per_pass)
+    sent = 0
+    for s in range(passes):
+        tables = []
+        for unit in units:
+            table = read(unit)
+            if passes > 1:
+                table = table.filter(pa.array(route_pass(table.column(key).to_numpy(), partitions, passes) == s))
+            tables.append(table)
+        if not tables:
+            continue
+        table = pa.concat_tables(tables).combine_chunks()
+        del tables
+        where = partition_of(table.column(key).to_numpy(), partitions, spread=False)  # hashes are uniform already
+        sent += send(table, where, root, sender + pass_tag(s, passes))
+    return sent
 
 
 def by_key(

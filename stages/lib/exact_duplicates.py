@@ -33,9 +33,9 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from curate.core.schema import ID, ROW
-from curate.engine.passes import by_key, pass_count, pass_tag, route_pass, write_unit_states
+from curate.engine.passes import by_key, route_units, write_unit_states
 from curate.engine.reduce import ReduceJob, ShufflePlan, node_of, plan_shuffle
-from curate.engine.shuffle import partition_of, send
+from curate.engine.shuffle import send
 
 HASH = "hash"
 DUP_OF = "dup_of"
@@ -68,31 +68,18 @@ def run(job: ReduceJob, dp: DedupPlan) -> int:
 def route_task(dp: DedupPlan, group: int) -> int:
     """Send every (hash, position, id) row of a group's units to partition ``hash mod P``.
 
-    In passes of about :data:`ROWS_PER_PASS` rows, each reading the group's summaries again and sending
-    the partitions :func:`~curate.engine.passes.route_pass` gives it (each partition's rows sent once,
-    whole) as a sender of its own (one shuffle file).
+    In passes of about :data:`ROWS_PER_PASS` rows (:func:`~curate.engine.passes.route_units`): each
+    partition's rows sent once, whole, each pass a sender (one shuffle file) of its own.
     """
+
+    def read(unit: int) -> pa.Table:
+        table = pq.read_table(dp.summaries[unit], columns=[HASH, ID, ROW])
+        node = pa.array(node_of(unit, table.column(ROW).to_numpy()))
+        return pa.table([table.column(HASH), node, pc.cast(table.column(ID), pa.string())], schema=_COPIES)
+
     units = dp.units(group)
     rows = sum(pq.ParquetFile(dp.summaries[u]).metadata.num_rows for u in units)
-    passes = pass_count(rows, ROWS_PER_PASS)
-    sent = 0
-    for s in range(passes):
-        tables = []
-        for unit in units:
-            table = pq.read_table(dp.summaries[unit], columns=[HASH, ID, ROW])
-            if passes > 1:
-                table = table.filter(pa.array(route_pass(table.column(HASH).to_numpy(), dp.partitions, passes) == s))
-            node = pa.array(node_of(unit, table.column(ROW).to_numpy()))
-            tables.append(pa.table([table.column(HASH), node, pc.cast(table.column(ID), pa.string())], schema=_COPIES))
-        if not tables:
-            continue
-        copies = pa.concat_tables(tables).combine_chunks()
-        del tables
-        # xxhash64 values are uniform already: no extra mixing before the modulo
-        where = partition_of(copies.column(HASH).to_numpy(), dp.partitions, spread=False)
-        # a sender writes one file (curate.engine.shuffle): each pass is a sender of its own
-        sent += send(copies, where, dp.path("copies"), f"g{group:05d}{pass_tag(s, passes)}")
-    return sent
+    return route_units(units, rows, read, HASH, dp.partitions, ROWS_PER_PASS, dp.path("copies"), f"g{group:05d}")
 
 
 def first_task(dp: DedupPlan, part: int) -> int:

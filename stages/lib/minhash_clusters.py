@@ -51,7 +51,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from curate.core.schema import ROW
-from curate.engine.passes import by_key, by_units, pass_count, pass_tag, route_pass, write_unit_states
+from curate.engine.passes import by_key, by_units, route_units, write_unit_states
 from curate.engine.reduce import ReduceJob, ShufflePlan, node_of, plan_shuffle
 from curate.engine.shuffle import partition_of, send
 from curate.stages.lib import minhash as mh
@@ -117,29 +117,24 @@ def _columns(table: pa.Table) -> list[np.ndarray]:
 def bands_task(cp: ClusterPlan, group: int) -> int:
     """Route every (band key, document) of a group's units to partition ``key mod P``.
 
-    In passes of about :data:`ROWS_PER_PASS` rows (documents × bands), each reading the group's band columns
-    again and sending the partitions :func:`~curate.engine.passes.route_pass` gives it, as a sender of its own.
+    In passes of about :data:`ROWS_PER_PASS` rows (documents × bands; :func:`~curate.engine.passes.route_units`).
     """
     names, units = [f"band_{k}" for k in range(cp.bands)], cp.units(group)
-    passes = pass_count(cp.bands * sum(pq.ParquetFile(cp.summaries[u]).metadata.num_rows for u in units), ROWS_PER_PASS)
-    sent = 0
-    for s in range(passes):
+
+    def read(unit: int) -> pa.Table:
+        table = pq.read_table(cp.summaries[unit], columns=[*names, ROW])
+        node = _nodes(table, unit)
         keys, nodes = [], []
-        for unit in units:
-            table = pq.read_table(cp.summaries[unit], columns=[*names, ROW])
-            node = _nodes(table, unit)
-            for name in names:
-                column = table.column(name)
-                valid = pc.is_valid(column).to_numpy(zero_copy_only=False)  # empty documents have no keys
-                key = column.filter(pa.array(valid)).to_numpy().astype(np.uint64)
-                mine = route_pass(key, cp.partitions, passes) == s if passes > 1 else slice(None)
-                keys.append(key[mine])
-                nodes.append(node[valid][mine])
-        key, node = np.concatenate(keys), np.concatenate(nodes)
-        # band keys are uniform hashes that differ per band, so one partitioning serves every band
-        where = partition_of(key, cp.partitions, spread=False)
-        sent += send(pa.table([key, node], schema=_BANDS), where, cp.path("bands"), f"g{group:05d}{pass_tag(s, passes)}")
-    return sent
+        for name in names:
+            column = table.column(name)
+            valid = pc.is_valid(column).to_numpy(zero_copy_only=False)  # empty documents have no keys
+            keys.append(column.filter(pa.array(valid)).to_numpy().astype(np.uint64))
+            nodes.append(node[valid])
+        return pa.table([np.concatenate(keys), np.concatenate(nodes)], schema=_BANDS)
+
+    rows = cp.bands * sum(pq.ParquetFile(cp.summaries[u]).metadata.num_rows for u in units)
+    # band keys are uniform hashes that differ per band, so one partitioning serves every band
+    return route_units(units, rows, read, "key", cp.partitions, ROWS_PER_PASS, cp.path("bands"), f"g{group:05d}")
 
 
 def candidates_task(cp: ClusterPlan, part: int) -> int:

@@ -36,9 +36,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from curate.core.schema import ROW
-from curate.engine.passes import by_key, pass_count, pass_tag, route_pass, write_unit_states
+from curate.engine.passes import by_key, route_units, write_unit_states
 from curate.engine.reduce import ReduceJob, ShufflePlan, node_of, plan_shuffle
-from curate.engine.shuffle import partition_of, send
+from curate.engine.shuffle import send
 
 HASH = "hash"
 PARAGRAPHS_PER_PARTITION = 10_000_000  # partitions: P = paragraphs / this (a count task takes 5 passes)
@@ -72,25 +72,16 @@ def run(job: ReduceJob, cp: CountPlan) -> dict:
 def route_task(cp: CountPlan, group: int) -> int:
     """Send every (paragraph hash, document) row of a group's units to partition ``hash mod P``.
 
-    In passes of about :data:`ROWS_PER_PASS` rows, each reading the group's summaries again and sending
-    the partitions :func:`~curate.engine.passes.route_pass` gives it, as a sender of its own.
+    In passes of about :data:`ROWS_PER_PASS` rows (:func:`~curate.engine.passes.route_units`).
     """
+
+    def read(unit: int) -> pa.Table:
+        table = pq.read_table(cp.summaries[unit], columns=[HASH, ROW])
+        return pa.table([table.column(HASH), node_of(unit, table.column(ROW).to_numpy())], schema=_NODES)
+
     units = cp.units(group)
-    passes = pass_count(sum(pq.ParquetFile(cp.summaries[u]).metadata.num_rows for u in units), ROWS_PER_PASS)
-    sent = 0
-    for s in range(passes):
-        hashes, nodes = [], []
-        for unit in units:
-            table = pq.read_table(cp.summaries[unit], columns=[HASH, ROW])
-            if passes > 1:
-                table = table.filter(pa.array(route_pass(table.column(HASH).to_numpy(), cp.partitions, passes) == s))
-            hashes.append(table.column(HASH).to_numpy())
-            nodes.append(node_of(unit, table.column(ROW).to_numpy()))
-        key, node = np.concatenate(hashes).astype(np.uint64), np.concatenate(nodes)
-        # xxhash64 values are uniform already: no extra mixing before the modulo
-        where = partition_of(key, cp.partitions, spread=False)
-        sent += send(pa.table([key, node], schema=_NODES), where, cp.path("paragraphs"), f"g{group:05d}{pass_tag(s, passes)}")
-    return sent
+    rows = sum(pq.ParquetFile(cp.summaries[u]).metadata.num_rows for u in units)
+    return route_units(units, rows, read, HASH, cp.partitions, ROWS_PER_PASS, cp.path("paragraphs"), f"g{group:05d}")
 
 
 def count_task(cp: CountPlan, part: int) -> dict:

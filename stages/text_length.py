@@ -9,7 +9,7 @@ from pydantic import Field
 
 from curate.core.registry import register
 from curate.core.schema import TEXT
-from curate.core.stage import FilterStage, Params
+from curate.core.stage import FilterStage, Params, Resources
 
 
 class TextLengthParams(Params):
@@ -22,6 +22,9 @@ class TextLength(FilterStage):
     name = "text_length"
     row_wise = True
     Params = TextLengthParams
+    # consecutive row-wise steps share the smallest batch size among them: a cheap first filter must not
+    # halve the batches of the word-splitting filters after it
+    default_resources = Resources(batch_size=4096)
 
     def keep(self, batch: pa.Table) -> tuple[np.ndarray, np.ndarray]:
         n = pc.utf8_length(pc.utf8_trim_whitespace(batch.column(TEXT))).to_numpy(zero_copy_only=False)

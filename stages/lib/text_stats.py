@@ -125,14 +125,11 @@ def split_words(text: pa.Array) -> Pieces:
     (:func:`_split_chunks`) runs only on the chunks the simple classes above do not cover: the same words,
     about three times faster, most of all on Chinese and Japanese, where one chunk is a whole sentence.
     """
-    lists = pl.Series(values=text).str.extract_all(r"\S+")
-    per_doc = lists.list.len().fill_null(0).to_numpy()
-    doc = np.repeat(np.arange(len(text)), per_doc)
     # each distinct chunk is split once (a batch repeats two thirds of its chunks), then copied per occurrence
-    encoded = pc.dictionary_encode(lists.explode().drop_nulls().to_arrow())  # an empty list explodes to one null
-    index = encoded.indices.to_numpy(zero_copy_only=False)
-    words, owner = _chunk_words(pl.Series(values=encoded.dictionary))
-    per_distinct = np.bincount(owner, minlength=len(encoded.dictionary))
+    per_doc, index, dictionary = whitespace_chunks(text)
+    doc = np.repeat(np.arange(len(text)), per_doc)
+    words, owner = _chunk_words(pl.Series(values=dictionary))
+    per_distinct = np.bincount(owner, minlength=len(dictionary))
     n = per_distinct[index]  # words of each chunk occurrence
     start = np.cumsum(per_distinct) - per_distinct
     take = np.repeat(start[index] - (np.cumsum(n) - n), n) + np.arange(n.sum())
@@ -140,6 +137,20 @@ def split_words(text: pa.Array) -> Pieces:
     first_chunk = np.cumsum(per_doc) - per_doc
     values = words.to_arrow().cast(pa.string()).take(pa.array(take))
     return Pieces(values, doc[chunk], len(text), chunk - first_chunk[doc[chunk]])
+
+
+def whitespace_chunks(text: pa.Array) -> tuple[np.ndarray, np.ndarray, pa.Array]:
+    """The whitespace-free chunks (``\\S+``) of each document: (chunks per document, each chunk's index
+    into the distinct chunks, the distinct chunks in order of first occurrence). One compiled pass over the
+    text's bytes (:func:`text_kernels.whitespace_chunks`) instead of a list of strings and a dictionary
+    encoding of it."""
+    from curate.stages.lib import text_kernels
+
+    offsets, data = text_kernels.string_buffers(as_array(text))
+    per_doc, index, starts, ends = text_kernels.whitespace_chunks(data, offsets)
+    spans, joined = text_kernels.gather_spans(data, starts, ends)
+    dictionary = pa.Array.from_buffers(pa.string(), len(starts), [None, pa.py_buffer(spans), pa.py_buffer(joined)])
+    return per_doc, index, dictionary
 
 
 def _chunk_words(chunks: pl.Series) -> tuple[pl.Series, np.ndarray]:

@@ -56,6 +56,27 @@ def test_chunk_classes_give_the_words_of_the_full_pattern(texts):
     assert fast.doc.tolist() == owner.tolist()
 
 
+#: every Unicode White_Space character, and look-alikes that are not (zero-width space, U+001C..U+001F, NUL)
+_SPACES = [" ", "\t", "\n", "\x0b", "\x0c", "\r", "\x85", "\xa0", "\u1680", "\u2000", "\u2005", "\u200a", "\u2028",
+           "\u2029", "\u202f", "\u205f", "\u3000", "\u200b", "\u2027", "\u2030", "\x1c", "\x1f", "\x00", "\u1681", "\u3001"]
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(_SPACES + ["a", "b", "ab", "中", "é", "…", "\U0001F600"]), max_size=30).map("".join),
+                max_size=20), st.integers(0, 3))
+def test_whitespace_chunks_are_the_regex_chunks_dictionary_encoded(texts, skip):
+    """The compiled chunker against polars' ``\\S+``, distinct chunks numbered by first occurrence, on sliced
+    input with a null."""
+    text = ts.as_array(pa.array(["x y"] * skip + texts + [None], pa.string()).slice(skip))
+    per_doc, index, dictionary = ts.whitespace_chunks(text)
+    want = pl.Series(values=text).str.extract_all(r"\S+")
+    assert per_doc.tolist() == want.list.len().to_list()
+    chunks = [c for row in want.to_list() for c in row]
+    first = {c: None for c in chunks}  # distinct, in order of first occurrence
+    assert dictionary.to_pylist() == list(first)
+    assert index.tolist() == [list(first).index(c) for c in chunks]
+
+
 @pytest.mark.parametrize("text", ["a\nb", "a\n", "", "\n", "a\r\nb\rc\x0bd\x85e\u2028", "a\n\nb\n\n", "x"])
 def test_lines_match_python_splitlines(text):
     p = ts.split_lines(pa.array([text]))

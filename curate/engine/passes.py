@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from curate.core.hashing import mix64
 from curate.core.schema import ROW, UNIT
@@ -40,6 +41,11 @@ from curate.io.shards import write_parquet
 def pass_count(rows: int, per_pass: int) -> int:
     """Passes that hold at most ``per_pass`` rows each, if the rows split evenly (1 for no rows)."""
     return max(1, -(-rows // per_pass))
+
+
+def footer_rows(paths: list[str | Path]) -> int:
+    """Rows of these Parquet files, from their footers alone: what sizes a task's passes before it reads."""
+    return sum(pq.ParquetFile(path).metadata.num_rows for path in paths)
 
 
 def pass_tag(index: int, passes: int) -> str:

@@ -33,7 +33,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from curate.core.schema import ID, ROW
-from curate.engine.passes import by_key, route_units, write_unit_states
+from curate.engine.passes import by_key, footer_rows, route_units, write_unit_states
 from curate.engine.reduce import ReduceJob, ShufflePlan, node_of, plan_shuffle
 from curate.engine.shuffle import send
 
@@ -78,7 +78,7 @@ def route_task(dp: DedupPlan, group: int) -> int:
         return pa.table([table.column(HASH), node, pc.cast(table.column(ID), pa.string())], schema=_COPIES)
 
     units = dp.units(group)
-    rows = sum(pq.ParquetFile(dp.summaries[u]).metadata.num_rows for u in units)
+    rows = footer_rows([dp.summaries[u] for u in units])
     return route_units(units, rows, read, HASH, dp.partitions, ROWS_PER_PASS, dp.path("copies"), f"g{group:05d}")
 
 

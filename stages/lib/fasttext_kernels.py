@@ -194,11 +194,12 @@ def predict(data, offsets, word_bytes, word_offsets, table, sub_rows, sub_offset
                 h = _fnv(h, data[q])
                 q += 1
             w = _find(data, p, q, h, table, word_bytes, word_offsets)
+            ends_line = _is_eos(data, p, q)
             if w >= 0:
                 for k in range(sub_offsets[w], sub_offsets[w + 1]):
                     _add_row(hidden, rows, sub_rows[k])
                 count += sub_offsets[w + 1] - sub_offsets[w]
-            elif not _is_label(data, p, q) and not _is_eos(data, p, q):
+            elif not ends_line and not _is_label(data, p, q):
                 need = (q - p + 2) * max(params[2], 0)
                 if need > len(scratch):
                     scratch = np.empty(2 * need, dtype=np.int32)
@@ -208,7 +209,7 @@ def predict(data, offsets, word_bytes, word_offsets, table, sub_rows, sub_offset
                 for i in range(k):
                     _add_row(hidden, rows, scratch[i])
                 count += k
-            if _is_eos(data, p, q):
+            if ends_line:
                 ended = True
                 break
             p = q

@@ -51,7 +51,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from curate.core.schema import ROW
-from curate.engine.passes import by_key, by_units, route_units, write_unit_states
+from curate.engine.passes import by_key, by_units, footer_rows, route_units, write_unit_states
 from curate.engine.reduce import ReduceJob, ShufflePlan, node_of, plan_shuffle
 from curate.engine.shuffle import partition_of, send
 from curate.stages.lib import minhash as mh
@@ -132,7 +132,7 @@ def bands_task(cp: ClusterPlan, group: int) -> int:
             nodes.append(node[valid])
         return pa.table([np.concatenate(keys), np.concatenate(nodes)], schema=_BANDS)
 
-    rows = cp.bands * sum(pq.ParquetFile(cp.summaries[u]).metadata.num_rows for u in units)
+    rows = cp.bands * footer_rows([cp.summaries[u] for u in units])
     # band keys are uniform hashes that differ per band, so one partitioning serves every band
     return route_units(units, rows, read, "key", cp.partitions, ROWS_PER_PASS, cp.path("bands"), f"g{group:05d}")
 

@@ -33,9 +33,7 @@ def repeated_ngrams(ids: np.ndarray, doc: np.ndarray, ns: list[int]) -> dict[int
         return {}
     wanted = np.zeros(max(ns) + 1, dtype=np.bool_)
     wanted[list(ns)] = True
-    positions, keys = _repeated_kernel(
-        np.ascontiguousarray(ids, dtype=np.uint64), np.ascontiguousarray(doc, dtype=np.int64), wanted
-    )
+    positions, keys = _repeated_kernel(_as(ids, np.uint64), _as(doc, np.int64), wanted)
     sizes = [n for n in range(1, len(wanted)) if wanted[n]]
     return {n: (positions[i], keys[i]) for i, n in enumerate(sizes)}
 
@@ -58,6 +56,7 @@ def _repeated_kernel(ids, doc, wanted):
     first = np.empty(m, dtype=np.int64)
     before = np.empty(m, dtype=np.int64)
     slot_of = np.empty(m, dtype=np.int64)
+    # empty lists of arrays: numba types a list by its elements, so these comprehensions name them
     out_pos = [pos[:0].copy() for _ in range(0)]
     out_key = [key[:0].copy() for _ in range(0)]
     count = m
@@ -103,7 +102,7 @@ def top_ngram_chars(positions: np.ndarray, keys: np.ndarray, lens: np.ndarray, d
     words = np.bincount(doc, minlength=n_docs)
     count = (words >= n).astype(np.int64)  # a document with an n-gram has its first one at least once
     best_first = np.cumsum(words) - words
-    _top_kernel(positions.astype(np.int64), keys.astype(np.uint64), doc.astype(np.int64), count, best_first)
+    _top_kernel(_as(positions, np.int64), _as(keys, np.uint64), _as(doc, np.int64), count, best_first)
     out = np.zeros(n_docs)
     has = count > 0
     out[has] = count[has] * (_spans(lens, best_first[has], n) + n - 1)
@@ -156,8 +155,8 @@ def dup_ngram_fails(
     chars = np.r_[0, np.cumsum(lens)] if chars is None else chars
     fails = np.zeros(len(n_chars), dtype=np.bool_)
     _dup_kernel(
-        positions.astype(np.int64), keys.astype(np.uint64), chars.astype(np.int64), doc.astype(np.int64), n,
-        np.asarray(n_chars, dtype=np.float64), float(frac), np.asarray(alive, dtype=np.bool_), fails,
+        _as(positions, np.int64), _as(keys, np.uint64), _as(chars, np.int64), _as(doc, np.int64), n,
+        _as(n_chars, np.float64), float(frac), _as(alive, np.bool_), fails,
     )
     return fails
 
@@ -191,7 +190,7 @@ def _dup_kernel(positions, keys, chars, doc, n, n_chars, frac, alive, fails):
             continue
         every = 0.0  # bound 1: every repeated position's characters
         for t in range(m):
-            every += chars[min(dup[t] + n, size)] - chars[dup[t]]
+            every += _span(chars, dup[t], n, size)
         in_runs = 0.0  # bound 2: per run of consecutive repeated positions, its words' characters
         run = 0
         for t in range(1, m + 1):
@@ -224,7 +223,7 @@ def _greedy_repeated(dup, first_seen, dup_key, chars, m, n, size, limit, jumps):
             continue
         jump = np.searchsorted(jumps[:jumped], first) - 1  # the last jump before the first occurrence
         if k in added or jump < 0 or first >= jumps[jump] + n:
-            repeated += chars[min(at + n, size)] - chars[at]
+            repeated += _span(chars, at, n, size)
             if repeated > limit:
                 break
             jumps[jumped] = at
@@ -234,6 +233,12 @@ def _greedy_repeated(dup, first_seen, dup_key, chars, m, n, size, limit, jumps):
             added.add(k)
             next_visit = at + 1
     return repeated
+
+
+@njit(cache=True, inline="always")
+def _span(chars, at, n, size):
+    """Characters of the n words from position ``at`` (fewer at the batch's end): :func:`_spans` of one."""
+    return chars[min(at + n, size)] - chars[at]
 
 
 @njit(cache=True)
@@ -283,7 +288,12 @@ def _count_keys(keys, positions, i, j, table, first, before, slot_of):
     return table_key, table_count, table_first
 
 
-def _spans(lens: np.ndarray, at: np.ndarray, n: int, chars: np.ndarray | None = None) -> np.ndarray:
+def _as(values: np.ndarray, dtype: type) -> np.ndarray:
+    """``values`` as a contiguous array of ``dtype`` for a kernel, copied only if it is not one already."""
+    return np.ascontiguousarray(values, dtype=dtype)
+
+
+def _spans(lens: np.ndarray, at: np.ndarray, n: int) -> np.ndarray:
     """Characters of the n words from each position ``at`` (fewer at the end), spaces not counted."""
-    chars = np.r_[0, np.cumsum(lens)] if chars is None else chars
+    chars = np.r_[0, np.cumsum(lens)]
     return (chars[np.minimum(at + n, len(lens))] - chars[at]).astype(np.float64)

@@ -36,7 +36,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from curate.core.schema import ROW
-from curate.engine.passes import by_key, route_units, write_unit_states
+from curate.engine.passes import by_key, footer_rows, route_units, write_unit_states
 from curate.engine.reduce import ReduceJob, ShufflePlan, node_of, plan_shuffle
 from curate.engine.shuffle import send
 
@@ -80,7 +80,7 @@ def route_task(cp: CountPlan, group: int) -> int:
         return pa.table([table.column(HASH), node_of(unit, table.column(ROW).to_numpy())], schema=_NODES)
 
     units = cp.units(group)
-    rows = sum(pq.ParquetFile(cp.summaries[u]).metadata.num_rows for u in units)
+    rows = footer_rows([cp.summaries[u] for u in units])
     return route_units(units, rows, read, HASH, cp.partitions, ROWS_PER_PASS, cp.path("paragraphs"), f"g{group:05d}")
 
 
